@@ -1,0 +1,44 @@
+// Package splice moves bytes between file descriptors without copying them
+// through user space, over the Linux splice(2), tee(2) and vmsplice(2) system
+// calls, with a portable read/write fallback so that the same code builds and
+// works on every GOOS.
+//
+// # The model
+//
+// A pipe is a kernel buffer: a ring of slots, each holding a reference to a page
+// and the offset and length of the bytes in it. The three calls work on that ring:
+//
+//   - splice moves bytes between a pipe and any other fd. Into a pipe from a file
+//     it takes references to the file's page-cache pages; out of a pipe to a socket
+//     or file it hands those references on. The bytes themselves are not copied.
+//   - tee duplicates the references in one pipe into another pipe, without
+//     consuming them: one stream, several readers, no copy.
+//   - vmsplice maps user memory into a pipe: the pipe refers to the caller's pages.
+//
+// Because the pipe holds the bytes between calls, a partial write, a signal or a
+// failing destination leaves them in the pipe rather than lost: they can be
+// drained, retried or handed back.
+//
+// # When each is safe
+//
+// splice and tee are always safe: the pages they pass are the kernel's (page
+// cache, socket buffers) or were copied in by write(2). vmsplice is different:
+// the pipe refers to the caller's memory until the pipe's consumer has copied it
+// out, so the caller must not modify or reuse that memory before then. A consumer
+// that reads the pipe with read(2), or splices it into a regular file, copies; one
+// that splices onward to a socket may keep referring to the pages after the pipe
+// is drained. Vmsplice's doc comment says more.
+//
+// # What this package offers
+//
+// Splice, Tee and Vmsplice are thin wrappers over the system calls on raw fds,
+// with EINTR retried and errors wrapped as *os.SyscallError. Pipe is a kernel pipe
+// as a Go type: both ends are registered with Go's poller, so its reads, writes,
+// splices and tees park goroutines instead of threads and honour deadlines, and
+// its ReadFrom and WriteTo splice whenever the other side is an fd (an *os.File, a
+// *net.TCPConn or *net.UnixConn, another Pipe, any syscall.Conn), falling back to
+// read and write where the kernel refuses. MaxPipeSize and Pipe.SetSize size pipes.
+//
+// On systems other than Linux, Splice, Tee and Vmsplice return errors matching
+// errors.ErrUnsupported, and Pipe is an os.Pipe that moves bytes by read and write.
+package splice

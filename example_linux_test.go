@@ -1,0 +1,128 @@
+package splice_test
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/splicekit/splice"
+)
+
+// Splice moves bytes between raw fds, one of them a pipe, without copying them
+// through user space. Reach an *os.File's fd through its RawConn: Fd would switch
+// the file to blocking mode.
+func ExampleSplice() {
+	f, err := os.CreateTemp("", "splice-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	f.WriteString("hello, splice\n")
+
+	var pipe [2]int
+	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
+		log.Fatal(err)
+	}
+	defer unix.Close(pipe[0])
+	defer unix.Close(pipe[1])
+
+	rc, err := f.SyscallConn()
+	if err != nil {
+		log.Fatal(err)
+	}
+	off := int64(7) // splice from offset 7; the file's own offset stays at its end
+	var n int64
+	rc.Control(func(fd uintptr) {
+		n, err = splice.Splice(int(fd), &off, pipe[1], nil, 1<<20, splice.Move)
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	buf := make([]byte, n)
+	unix.Read(pipe[0], buf)
+	fmt.Printf("%d bytes, offset now %d: %s", n, off, buf)
+	// Output: 7 bytes, offset now 14: splice
+}
+
+// Tee duplicates a pipe's contents into another pipe without consuming them.
+func ExampleTee() {
+	var a, b [2]int
+	if err := unix.Pipe2(a[:], unix.O_CLOEXEC); err != nil {
+		log.Fatal(err)
+	}
+	if err := unix.Pipe2(b[:], unix.O_CLOEXEC); err != nil {
+		log.Fatal(err)
+	}
+	defer func() {
+		for _, fd := range []int{a[0], a[1], b[0], b[1]} {
+			unix.Close(fd)
+		}
+	}()
+	unix.Write(a[1], []byte("twice"))
+	n, err := splice.Tee(a[0], b[1], 100, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	one, two := make([]byte, 5), make([]byte, 5)
+	unix.Read(a[0], one)
+	unix.Read(b[0], two)
+	fmt.Println(n, string(one), string(two))
+	// Output: 5 twice twice
+}
+
+// Vmsplice hands memory to a pipe without copying it. The memory is shared with
+// the pipe until the consumer has read it: do not reuse it before then.
+func ExampleVmsplice() {
+	var pipe [2]int
+	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
+		log.Fatal(err)
+	}
+	defer unix.Close(pipe[0])
+	defer unix.Close(pipe[1])
+	header, body := []byte("HEADER "), []byte("body\n")
+	n, err := splice.Vmsplice(pipe[1], [][]byte{header, body}, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	buf := make([]byte, n)
+	unix.Read(pipe[0], buf) // the consumer copies: now header and body may be reused
+	fmt.Printf("%d: %s", n, buf)
+	// Output: 12: HEADER body
+}
+
+// (*Pipe).Tee is the building block of a zero-copy fan-out: duplicate what is
+// buffered into a second pipe, then consume it from the first.
+func ExamplePipe_Tee() {
+	src, err := splice.NewPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	copyPipe, err := splice.NewPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer copyPipe.Close()
+
+	src.Write([]byte("one stream, two readers\n"))
+	src.CloseWrite()
+	for {
+		n, err := src.Tee(copyPipe, 1<<20)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		io.CopyN(os.Stdout, src, n) // consume what was duplicated
+	}
+	copyPipe.CloseWrite()
+	copyPipe.WriteTo(os.Stdout)
+	// Output:
+	// one stream, two readers
+	// one stream, two readers
+}

@@ -1,0 +1,351 @@
+package splice
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// An endpoint is one side of a splice or tee: an fd reached only through its
+// syscall.RawConn, so that Go's poller keeps ownership of it (deadlines, Close
+// from another goroutine) and its blocking mode is never changed.
+type endpoint struct {
+	rc syscall.RawConn
+	// name and conn only shape errors: *os.PathError for named files,
+	// *net.OpError for network connections, as the standard library reports them.
+	name string
+	conn net.Conn
+
+	mode     uint32 // S_IFMT bits from fstat(2)
+	blocking bool   // O_NONBLOCK is clear: the fd is not in Go's poller
+	append   bool   // O_APPEND: splice(2) refuses such a destination
+	stream   bool   // a SOCK_STREAM socket (other socket types keep message boundaries)
+}
+
+func (e *endpoint) isPipe() bool   { return e.mode == unix.S_IFIFO }
+func (e *endpoint) isSocket() bool { return e.mode == unix.S_IFSOCK }
+
+// spliceable reports whether splice(2) may be used on the endpoint: everything but
+// non-stream sockets and, as a destination, files opened with O_APPEND.
+func (e *endpoint) spliceable(asDst bool) bool {
+	if e.isSocket() && !e.stream {
+		return false
+	}
+	if asDst && e.append {
+		return false
+	}
+	return true
+}
+
+// endpointOf returns the endpoint behind v, which is a *Pipe or a syscall.Conn.
+// asDst chooses the write end of a *Pipe. ok is false when v has no usable fd.
+func endpointOf(v any, asDst bool) (e endpoint, ok bool) {
+	switch x := v.(type) {
+	case *Pipe:
+		return x.end(asDst), true
+	case syscall.Conn:
+		rc, err := x.SyscallConn()
+		if err != nil || rc == nil {
+			return endpoint{}, false
+		}
+		e.rc = rc
+		switch c := v.(type) {
+		case net.Conn:
+			e.conn = c
+		case interface{ Name() string }:
+			e.name = c.Name()
+		}
+		if e.probe() != nil {
+			return endpoint{}, false
+		}
+		return e, true
+	}
+	return endpoint{}, false
+}
+
+// probe learns the fd's type and flags.
+func (e *endpoint) probe() error {
+	var perr error
+	err := e.rc.Control(func(fd uintptr) {
+		var st unix.Stat_t
+		if perr = unix.Fstat(int(fd), &st); perr != nil {
+			return
+		}
+		e.mode = st.Mode & unix.S_IFMT
+		fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
+		if err != nil {
+			perr = err
+			return
+		}
+		e.blocking = fl&unix.O_NONBLOCK == 0
+		e.append = fl&unix.O_APPEND != 0
+		if e.mode == unix.S_IFSOCK {
+			typ, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
+			e.stream = err == nil && typ == unix.SOCK_STREAM
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return perr
+}
+
+// syscallErr wraps an errno from a system call the endpoint took part in, the way
+// the standard library reports it for this kind of fd: *net.OpError around an
+// *os.SyscallError for connections, *os.PathError around one for named files.
+func (e *endpoint) syscallErr(op, call string, errno error) error {
+	if errno == nil {
+		return nil
+	}
+	err := os.NewSyscallError(call, errno)
+	return e.wrap(op, err)
+}
+
+// pollErr wraps an error returned by the endpoint's RawConn (a deadline, or the fd
+// closing). Network connections already wrap these in *net.OpError; os.File
+// returns them bare, and os itself maps "use of closed file" to os.ErrClosed.
+func (e *endpoint) pollErr(op string, err error) error {
+	if err == nil || e.conn != nil {
+		return err
+	}
+	if err == errFileClosing() {
+		err = os.ErrClosed
+	}
+	return e.wrap(op, err)
+}
+
+func (e *endpoint) wrap(op string, err error) error {
+	switch {
+	case e.conn != nil:
+		return &net.OpError{Op: op, Net: e.conn.LocalAddr().Network(), Source: e.conn.LocalAddr(), Addr: e.conn.RemoteAddr(), Err: err}
+	case e.name != "":
+		return &os.PathError{Op: op, Path: e.name, Err: err}
+	}
+	return err
+}
+
+// errFileClosing is the unexported sentinel (internal/poll.ErrFileClosing) that an
+// os.File's RawConn returns once the file is closed; learnt once, from a real file.
+var errFileClosing = sync.OnceValue(func() error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return errors.New("use of closed file")
+	}
+	w.Close()
+	rc, _ := r.SyscallConn()
+	r.Close()
+	if err := rc.Control(func(uintptr) {}); err != nil {
+		return err
+	}
+	return errors.New("use of closed file")
+})
+
+// A pump moves bytes from src to dst with splice(2) or tee(2), holding src's read
+// lock and dst's write lock for the whole transfer, as internal/poll does. The
+// system calls run non-blocking; on EAGAIN a zero-timeout poll(2) tells which side
+// is not ready, and the goroutine parks in Go's poller on that side, where its
+// deadline applies. A side that is not in the poller (a blocking fd, such as a
+// shell's stdout) is waited for in poll(2) instead: that blocks the thread, as a
+// write to that fd would, but never spins.
+//
+// Its callbacks are method values made once, so that a pump can be reused without
+// allocating.
+type pump struct {
+	src, dst endpoint
+	tee      bool  // tee(2) instead of splice(2)
+	once     bool  // stop after the first call that moves bytes
+	remain   int64 // bytes still wanted; negative: until EOF
+	flags    int   // extra flags for the system call (More)
+
+	written int64
+	eof     bool
+	errno   error // from the system call, bare
+	srcErr  error // from src's RawConn
+	dstErr  error // from dst's RawConn
+
+	sfd     int
+	srcWait bool
+	pfds    [2]unix.PollFd
+	onSrc   func(uintptr) bool
+	onDst   func(uintptr) bool
+}
+
+// maxChunk bounds one system call; it fits an int on every platform.
+const maxChunk = 1 << 30
+
+func newPump() *pump {
+	p := new(pump)
+	p.onSrc = p.srcReady
+	p.onDst = p.dstReady
+	return p
+}
+
+// run performs the transfer set up in p. It returns when remain reaches 0, at EOF
+// (the system call returned 0), on the first error, or after one successful call
+// when once is set.
+func (p *pump) run() {
+	p.written, p.eof, p.errno, p.srcErr, p.dstErr = 0, false, nil, nil, nil
+	if p.remain == 0 {
+		return
+	}
+	if err := p.src.rc.Read(p.onSrc); err != nil && p.srcErr == nil {
+		p.srcErr = err
+	}
+}
+
+func (p *pump) srcReady(sfd uintptr) bool {
+	p.sfd = int(sfd)
+	for {
+		p.srcWait = false
+		if err := p.dst.rc.Write(p.onDst); err != nil {
+			p.dstErr = err
+			return true
+		}
+		if !p.srcWait {
+			return true
+		}
+		if !p.src.blocking {
+			return false // park in the poller until src is readable
+		}
+		if err := pollWait(p.sfd, unix.POLLIN); err != nil {
+			p.errno = err
+			return true
+		}
+	}
+}
+
+func (p *pump) dstReady(dfd uintptr) bool {
+	spurious := 0
+	for p.remain != 0 {
+		n := maxChunk
+		if p.remain > 0 && p.remain < maxChunk {
+			n = int(p.remain)
+		}
+		var m int
+		var err error
+		if p.tee {
+			var m64 int64
+			m64, err = unix.Tee(p.sfd, int(dfd), n, unix.SPLICE_F_NONBLOCK|p.flags)
+			m = int(m64)
+		} else {
+			m, err = rawSplice(p.sfd, nil, int(dfd), nil, n, unix.SPLICE_F_NONBLOCK|p.flags)
+		}
+		switch err {
+		case nil:
+			if m == 0 {
+				p.eof = true
+				return true
+			}
+			p.written += int64(m)
+			if p.remain > 0 {
+				p.remain -= int64(m)
+			}
+			if p.once {
+				return true
+			}
+			spurious = 0
+			continue
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+		default:
+			p.errno = err
+			return true
+		}
+		// EAGAIN: find out which side is not ready.
+		p.pfds = [2]unix.PollFd{
+			{Fd: int32(p.sfd), Events: unix.POLLIN},
+			{Fd: int32(dfd), Events: unix.POLLOUT},
+		}
+		if _, err := unix.Poll(p.pfds[:], 0); err != nil && err != unix.EINTR {
+			p.errno = err
+			return true
+		}
+		srcOK := p.pfds[0].Revents != 0
+		dstOK := p.pfds[1].Revents != 0
+		switch {
+		case !dstOK:
+			if !p.dst.blocking {
+				return false // park in the poller until dst is writable
+			}
+			if err := pollWait(int(dfd), unix.POLLOUT); err != nil {
+				p.errno = err
+				return true
+			}
+		case !srcOK:
+			p.srcWait = true
+			return true
+		default:
+			// Both sides became ready after the call failed: retry, yielding
+			// if it keeps happening so that a kernel corner case cannot spin.
+			if spurious++; spurious > 3 {
+				runtime.Gosched()
+			}
+		}
+	}
+	return true
+}
+
+// err reports how the transfer ended, shaped as the standard library would report
+// it: errors from a RawConn as that fd's own methods would, and an errno wrapped
+// as an *os.SyscallError named after call inside the error type of the endpoint
+// it is blamed on: the destination for EPIPE, else the side that is not a pipe,
+// else the source.
+func (p *pump) err(call string) error {
+	switch {
+	case p.srcErr != nil:
+		return p.src.pollErr("read", p.srcErr)
+	case p.dstErr != nil:
+		return p.dst.pollErr("write", p.dstErr)
+	case p.errno == nil:
+		return nil
+	case p.errno == unix.EPIPE || p.src.isPipe() && !p.dst.isPipe():
+		return p.dst.syscallErr("write", call, p.errno)
+	}
+	return p.src.syscallErr("read", call, p.errno)
+}
+
+// pollWait blocks the thread until fd reports one of events, for fds that are not
+// in Go's poller.
+func pollWait(fd int, events int16) error {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
+	for {
+		_, err := unix.Poll(pfd, -1)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// rawSplice is unix.Splice with the count as an int on every architecture
+// (it is int64 on some and int on others).
+func rawSplice(rfd int, roff *int64, wfd int, woff *int64, n int, flags int) (int, error) {
+	m, err := unix.Splice(rfd, roff, wfd, woff, n, flags)
+	return int(m), err
+}
+
+// refused reports whether errno from a first splice means that the kernel will not
+// splice between these fds at all (as opposed to a failure of the I/O itself), so
+// that a copy may fall back to read and write.
+func refused(errno error) bool {
+	switch errno {
+	case unix.EINVAL, unix.ENOSYS, unix.EPERM, unix.EOPNOTSUPP, unix.EXDEV:
+		return true
+	}
+	return false
+}
+
+// unwrapLimited returns the reader inside an *io.LimitedReader and its limit, or r
+// and -1.
+func unwrapLimited(r io.Reader) (io.Reader, *io.LimitedReader) {
+	if lr, ok := r.(*io.LimitedReader); ok {
+		return lr.R, lr
+	}
+	return r, nil
+}

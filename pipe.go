@@ -1,0 +1,47 @@
+package splice
+
+import "os"
+
+// The Pipe methods that are the same on every system.
+
+// Reader returns the read end, for handing to code that wants an *os.File (an
+// exec.Cmd's Stdin, say). It stays owned by p: closing it closes p's read end.
+// Never call its Fd method while p is in use: Fd switches the fd to blocking mode,
+// after which reads block a thread and deadlines no longer apply.
+func (p *Pipe) Reader() *os.File { return p.r }
+
+// Writer returns the write end; see Reader. Closing it has the effect of CloseWrite.
+func (p *Pipe) Writer() *os.File { return p.w }
+
+// Read reads buffered bytes, waiting for some when the pipe is empty. It returns
+// io.EOF once the pipe is empty and its write end is closed.
+func (p *Pipe) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+// Write writes b, waiting for room as needed; the write is atomic when len(b) is
+// at most PIPE_BUF (4096 bytes). Writing to a pipe whose read end is closed fails
+// with an error matching syscall.EPIPE (on Linux and the BSDs).
+func (p *Pipe) Write(b []byte) (int, error) { return p.w.Write(b) }
+
+// CloseWrite closes the write end: once the buffered bytes are read, readers see
+// EOF. Calling it again returns an error matching os.ErrClosed.
+func (p *Pipe) CloseWrite() error { return p.w.Close() }
+
+// Close closes both ends, waking any goroutine blocked on either with an error
+// matching os.ErrClosed; bytes still buffered are discarded. It is safe to call
+// more than once: later calls return an error matching os.ErrClosed. Every other
+// method fails once p is closed.
+func (p *Pipe) Close() error {
+	if p.closed.Swap(true) {
+		return &os.PathError{Op: "close", Path: "pipe", Err: os.ErrClosed}
+	}
+	err := p.r.Close()
+	if werr := p.w.Close(); werr != nil && !isClosed(werr) && err == nil {
+		err = werr
+	}
+	return err
+}
+
+func isClosed(err error) bool {
+	pe, ok := err.(*os.PathError)
+	return ok && pe.Err == os.ErrClosed
+}

@@ -1,0 +1,246 @@
+package splice
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/splicekit/splice/fallback"
+)
+
+// Splice wraps splice(2): it moves up to n bytes from rfd to wfd, at least one of
+// which must be a pipe, without copying them through user space. roff and woff
+// are the file offsets to use (and advance) for a non-pipe fd, or nil to use and
+// advance the fd's own offset; they must be nil for a pipe.
+//
+// It returns the number of bytes moved, 0 at end of input (or when n is 0). EINTR
+// is retried; any other error is an *os.SyscallError wrapping the errno, so that
+// errors.Is(err, syscall.EAGAIN) reports a non-blocking call that would block.
+//
+// Splice works on raw fds and knows nothing of Go's poller: it blocks the thread
+// when the fds are blocking and returns EAGAIN when they (or flags) are not. Copy
+// and the Pipe methods integrate with the poller; prefer them.
+func Splice(rfd int, roff *int64, wfd int, woff *int64, n int, flags Flags) (int64, error) {
+	for {
+		m, err := rawSplice(rfd, roff, wfd, woff, n, int(flags))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, os.NewSyscallError("splice", err)
+		}
+		return int64(m), nil
+	}
+}
+
+// Pipe is a kernel pipe buffer: a ring of page references that splice(2) fills
+// from and drains to other fds, that tee(2) duplicates, and that vmsplice(2) maps
+// user memory into. Both ends are created non-blocking and close-on-exec and are
+// registered with Go's poller, so reads, writes and splices on a Pipe park the
+// goroutine rather than a thread, and deadlines set on Reader() and Writer() apply
+// to them.
+//
+// One goroutine may read (Read, WriteTo, Tee) while another writes (Write,
+// ReadFrom); Close may be called from any goroutine and wakes both.
+type Pipe struct {
+	r, w   *os.File
+	rc, wc syscall.RawConn
+	closed atomic.Bool
+}
+
+// NewPipe returns a new pipe of the system's default capacity (64 KiB on most
+// Linux systems); SetSize changes it.
+func NewPipe() (*Pipe, error) {
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		return nil, os.NewSyscallError("pipe2", err)
+	}
+	// os.NewFile registers a non-blocking fd with the poller.
+	p := &Pipe{r: os.NewFile(uintptr(fds[0]), "|0"), w: os.NewFile(uintptr(fds[1]), "|1")}
+	var err error
+	if p.rc, err = p.r.SyscallConn(); err == nil {
+		p.wc, err = p.w.SyscallConn()
+	}
+	if err != nil {
+		p.r.Close()
+		p.w.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// end returns the read (or, with w set, the write) end as a splice endpoint.
+func (p *Pipe) end(w bool) endpoint {
+	if w {
+		return endpoint{rc: p.wc, name: p.w.Name(), mode: unix.S_IFIFO}
+	}
+	return endpoint{rc: p.rc, name: p.r.Name(), mode: unix.S_IFIFO}
+}
+
+// ReadFrom implements io.ReaderFrom: it moves everything src yields into the pipe
+// until src reports EOF, waiting for room as readers drain the pipe.
+//
+// When src is an fd (a *Pipe, an *os.File, a stream *net.TCPConn or
+// *net.UnixConn, any syscall.Conn) it splices, and the bytes never enter user
+// space; an *io.LimitedReader around one is honoured exactly and its N updated.
+// Otherwise, or when the kernel refuses to splice src, it reads and writes through
+// a pooled buffer.
+func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
+	inner, lr := unwrapLimited(src)
+	if e, ok := endpointOf(inner, false); ok && e.spliceable(false) {
+		limit := int64(-1)
+		if lr != nil {
+			limit = lr.N
+		}
+		n, handled, err := spliceStream(e, p.end(true), limit)
+		if lr != nil {
+			lr.N -= n
+		}
+		if testHookSplice != nil {
+			testHookSplice(p, handled)
+		}
+		if handled {
+			return n, err
+		}
+	}
+	// Fail before taking bytes from src that could not be written.
+	if err := p.wc.Control(func(uintptr) {}); err != nil {
+		e := p.end(true)
+		return 0, e.pollErr("write", err)
+	}
+	return fallback.ReadWrite(p.w, src)
+}
+
+// WriteTo implements io.WriterTo: it moves the pipe's contents to dst until the
+// write end is closed and the pipe is empty.
+//
+// When dst is an fd it splices; otherwise, or when the kernel refuses to splice to
+// dst (a file opened with O_APPEND, say), it reads and writes through a pooled
+// buffer.
+func (p *Pipe) WriteTo(dst io.Writer) (int64, error) {
+	if e, ok := endpointOf(dst, true); ok && e.spliceable(true) {
+		n, handled, err := spliceStream(p.end(false), e, -1)
+		if testHookSplice != nil {
+			testHookSplice(p, handled)
+		}
+		if handled {
+			return n, err
+		}
+	}
+	return fallback.ReadWrite(dst, p.r)
+}
+
+// testHookSplice, set by tests, learns whether a ReadFrom or WriteTo on p spliced
+// (handled) or found the kernel refusing before any byte moved.
+var testHookSplice func(p *Pipe, handled bool)
+
+// spliceStream splices from src to dst, one of which is a pipe, until EOF or until
+// limit bytes have moved (limit < 0: no limit).
+//
+// handled == false promises that no byte was moved: the kernel refused to splice
+// between these fds, and the caller may copy with read and write instead.
+func spliceStream(src, dst endpoint, limit int64) (written int64, handled bool, err error) {
+	pm := newPump()
+	pm.src, pm.dst, pm.remain = src, dst, limit
+	pm.run()
+	if pm.errno != nil && pm.written == 0 && refused(pm.errno) {
+		return 0, false, nil
+	}
+	return pm.written, true, pm.err("splice")
+}
+
+// Size returns the pipe's capacity in bytes (F_GETPIPE_SZ), or 0 once p is closed.
+func (p *Pipe) Size() int {
+	n, err := p.fcntl(unix.F_GETPIPE_SZ, 0)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// SetSize asks the kernel to resize the pipe to hold at least n bytes
+// (F_SETPIPE_SZ) and returns the capacity it granted: n rounded up to a power of
+// two pages. The kernel refuses, with errors matching syscall.EPERM, sizes above
+// MaxPipeSize for unprivileged processes and any growth once the user's pipe
+// quota (/proc/sys/fs/pipe-user-pages-hard) is spent; it refuses with
+// syscall.EBUSY to shrink the pipe below the bytes it holds. On error the size is
+// unchanged.
+func (p *Pipe) SetSize(n int) (int, error) {
+	if n <= 0 || roundPipeSize(n) == 0 {
+		return p.Size(), fmt.Errorf("splice: invalid pipe size %d: %w", n, os.NewSyscallError("fcntl", unix.EINVAL))
+	}
+	got, err := p.fcntl(unix.F_SETPIPE_SZ, n)
+	if err == nil {
+		return got, nil
+	}
+	old := p.Size()
+	switch {
+	case isErrno(err, unix.EPERM):
+		err = &sizeError{want: n, have: old, limit: MaxPipeSize(), err: err}
+	case isErrno(err, unix.EBUSY):
+		err = &sizeError{want: n, have: old, buffered: p.Buffered(), err: err}
+	}
+	return old, err
+}
+
+// sizeError explains why the kernel refused F_SETPIPE_SZ; it unwraps to the
+// *os.SyscallError, so errors.Is(err, syscall.EPERM) holds.
+type sizeError struct {
+	want, have int
+	limit      int // for EPERM
+	buffered   int // for EBUSY
+	err        error
+}
+
+func (e *sizeError) Error() string {
+	if e.limit > 0 {
+		return fmt.Sprintf("splice: pipe size %d refused (capacity stays %d): above pipe-max-size (%d), or the user's pipe quota is spent: %v",
+			e.want, e.have, e.limit, e.err)
+	}
+	return fmt.Sprintf("splice: cannot shrink pipe to %d bytes: it holds %d bytes (capacity stays %d): %v",
+		e.want, e.buffered, e.have, e.err)
+}
+
+func (e *sizeError) Unwrap() error { return e.err }
+
+// Buffered returns the number of bytes in the pipe now (FIONREAD), or 0 once p is
+// closed.
+func (p *Pipe) Buffered() int {
+	var n int
+	var ierr error
+	if err := p.rc.Control(func(fd uintptr) { n, ierr = unix.IoctlGetInt(int(fd), unix.TIOCINQ) }); err != nil || ierr != nil {
+		return 0
+	}
+	return n
+}
+
+// fcntl runs fcntl(2) on the read end (both ends share the pipe).
+func (p *Pipe) fcntl(cmd, arg int) (int, error) {
+	var n int
+	var ferr error
+	err := p.rc.Control(func(fd uintptr) {
+		for {
+			n, ferr = unix.FcntlInt(fd, cmd, arg)
+			if ferr != unix.EINTR {
+				return
+			}
+		}
+	})
+	if err != nil {
+		e := p.end(false)
+		return 0, e.pollErr("fcntl", err)
+	}
+	if ferr != nil {
+		return 0, os.NewSyscallError("fcntl", ferr)
+	}
+	return n, nil
+}
+
+func isErrno(err error, errno syscall.Errno) bool {
+	se, ok := err.(*os.SyscallError)
+	return ok && se.Err == errno
+}
