@@ -1,6 +1,9 @@
 package splice
 
-import "sync"
+import (
+	"io"
+	"sync"
+)
 
 // spliceOutcomes records, per Pipe, how its ReadFrom and WriteTo calls went:
 // {spliced, refused}.
@@ -31,4 +34,43 @@ func SpliceOutcomes(p *Pipe) (spliced, refused int) {
 	defer spliceOutcomesMu.Unlock()
 	c := spliceOutcomes[p]
 	return c[0], c[1]
+}
+
+// methods records, per destination, the kernel paths Copy ran and whether each
+// handled the copy.
+var (
+	methodsMu sync.Mutex
+	methods   = map[any][]MethodRun{}
+)
+
+// MethodRun is one kernelCopy: the method it chose and whether it handled the copy.
+type MethodRun struct {
+	Method  Method
+	Handled bool
+}
+
+func init() {
+	testHookMethod = func(dst io.Writer, m Method, handled bool) {
+		methodsMu.Lock()
+		defer methodsMu.Unlock()
+		methods[dst] = append(methods[dst], MethodRun{m, handled})
+	}
+}
+
+// MethodsRun returns the kernel paths that copies to dst ran.
+func MethodsRun(dst io.Writer) []MethodRun {
+	methodsMu.Lock()
+	defer methodsMu.Unlock()
+	return append([]MethodRun(nil), methods[dst]...)
+}
+
+// DrainPipePool closes the pooled pipes, for the leak check.
+func DrainPipePool() {
+	for {
+		cp, ok := pipePool.Get().(*copyPipe)
+		if !ok {
+			return
+		}
+		cp.close()
+	}
 }

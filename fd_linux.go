@@ -17,6 +17,7 @@ import (
 // from another goroutine) and its blocking mode is never changed.
 type endpoint struct {
 	rc syscall.RawConn
+	fd int // when rc is nil: a raw fd of the copy engine's own pipe
 	// name and conn only shape errors: *os.PathError for named files,
 	// *net.OpError for network connections, as the standard library reports them.
 	name string
@@ -28,8 +29,14 @@ type endpoint struct {
 	stream   bool   // a SOCK_STREAM socket (other socket types keep message boundaries)
 }
 
-func (e *endpoint) isPipe() bool   { return e.mode == unix.S_IFIFO }
-func (e *endpoint) isSocket() bool { return e.mode == unix.S_IFSOCK }
+func (e *endpoint) isPipe() bool    { return e.mode == unix.S_IFIFO }
+func (e *endpoint) isRegular() bool { return e.mode == unix.S_IFREG }
+func (e *endpoint) isSocket() bool  { return e.mode == unix.S_IFSOCK }
+
+// alwaysReady reports whether EAGAIN can never be this side's doing: a regular
+// file, or the copy engine's own pipe, which a pump only drains when it holds
+// bytes and only fills when it is empty.
+func (e *endpoint) alwaysReady() bool { return e.rc == nil || e.isRegular() }
 
 // spliceable reports whether splice(2) may be used on the endpoint: everything but
 // non-stream sockets and, as a destination, files opened with O_APPEND.
@@ -146,22 +153,23 @@ var errFileClosing = sync.OnceValue(func() error {
 	return errors.New("use of closed file")
 })
 
-// A pump moves bytes from src to dst with splice(2) or tee(2), holding src's read
-// lock and dst's write lock for the whole transfer, as internal/poll does. The
-// system calls run non-blocking; on EAGAIN a zero-timeout poll(2) tells which side
-// is not ready, and the goroutine parks in Go's poller on that side, where its
-// deadline applies. A side that is not in the poller (a blocking fd, such as a
-// shell's stdout) is waited for in poll(2) instead: that blocks the thread, as a
-// write to that fd would, but never spins.
+// A pump moves bytes from src to dst with splice(2), tee(2) or sendfile(2),
+// holding src's read lock and dst's write lock for the whole transfer, as
+// internal/poll does. The system calls run non-blocking. On EAGAIN the pump works
+// out which side is not ready — from what it knows (a regular file is always
+// ready; so is the copy engine's own pipe, which it only reads when full and
+// fills when empty), else by a zero-timeout poll(2) — and parks the goroutine in
+// Go's poller on that side, where that side's deadline applies. A side that is not
+// in the poller (a blocking fd, such as a shell's stdout) is waited for in poll(2)
+// instead: that blocks the thread, as a write to that fd would, but never spins.
 //
 // Its callbacks are method values made once, so that a pump can be reused without
 // allocating.
 type pump struct {
 	src, dst endpoint
-	tee      bool  // tee(2) instead of splice(2)
+	op       pumpOp
 	once     bool  // stop after the first call that moves bytes
 	remain   int64 // bytes still wanted; negative: until EOF
-	flags    int   // extra flags for the system call (More)
 
 	written int64
 	eof     bool
@@ -175,6 +183,14 @@ type pump struct {
 	onSrc   func(uintptr) bool
 	onDst   func(uintptr) bool
 }
+
+type pumpOp uint8
+
+const (
+	opSplice pumpOp = iota
+	opTee
+	opSendfile // src is a regular file, dst a socket
+)
 
 // maxChunk bounds one system call; it fits an int on every platform.
 const maxChunk = 1 << 30
@@ -194,6 +210,10 @@ func (p *pump) run() {
 	if p.remain == 0 {
 		return
 	}
+	if p.src.rc == nil {
+		p.srcReady(uintptr(p.src.fd))
+		return
+	}
 	if err := p.src.rc.Read(p.onSrc); err != nil && p.srcErr == nil {
 		p.srcErr = err
 	}
@@ -203,7 +223,9 @@ func (p *pump) srcReady(sfd uintptr) bool {
 	p.sfd = int(sfd)
 	for {
 		p.srcWait = false
-		if err := p.dst.rc.Write(p.onDst); err != nil {
+		if p.dst.rc == nil {
+			p.dstReady(uintptr(p.dst.fd))
+		} else if err := p.dst.rc.Write(p.onDst); err != nil {
 			p.dstErr = err
 			return true
 		}
@@ -227,15 +249,7 @@ func (p *pump) dstReady(dfd uintptr) bool {
 		if p.remain > 0 && p.remain < maxChunk {
 			n = int(p.remain)
 		}
-		var m int
-		var err error
-		if p.tee {
-			var m64 int64
-			m64, err = unix.Tee(p.sfd, int(dfd), n, unix.SPLICE_F_NONBLOCK|p.flags)
-			m = int(m64)
-		} else {
-			m, err = rawSplice(p.sfd, nil, int(dfd), nil, n, unix.SPLICE_F_NONBLOCK|p.flags)
-		}
+		m, err := p.call(p.sfd, int(dfd), n)
 		switch err {
 		case nil:
 			if m == 0 {
@@ -259,16 +273,18 @@ func (p *pump) dstReady(dfd uintptr) bool {
 			return true
 		}
 		// EAGAIN: find out which side is not ready.
-		p.pfds = [2]unix.PollFd{
-			{Fd: int32(p.sfd), Events: unix.POLLIN},
-			{Fd: int32(dfd), Events: unix.POLLOUT},
+		srcOK, dstOK := p.src.alwaysReady(), p.dst.alwaysReady()
+		if !srcOK && !dstOK {
+			p.pfds = [2]unix.PollFd{
+				{Fd: int32(p.sfd), Events: unix.POLLIN},
+				{Fd: int32(dfd), Events: unix.POLLOUT},
+			}
+			if _, err := unix.Poll(p.pfds[:], 0); err != nil && err != unix.EINTR {
+				p.errno = err
+				return true
+			}
+			srcOK, dstOK = p.pfds[0].Revents != 0, p.pfds[1].Revents != 0
 		}
-		if _, err := unix.Poll(p.pfds[:], 0); err != nil && err != unix.EINTR {
-			p.errno = err
-			return true
-		}
-		srcOK := p.pfds[0].Revents != 0
-		dstOK := p.pfds[1].Revents != 0
 		switch {
 		case !dstOK:
 			if !p.dst.blocking {
@@ -290,6 +306,18 @@ func (p *pump) dstReady(dfd uintptr) bool {
 		}
 	}
 	return true
+}
+
+// call makes the pump's system call once.
+func (p *pump) call(sfd, dfd, n int) (int, error) {
+	switch p.op {
+	case opTee:
+		m, err := unix.Tee(sfd, dfd, n, unix.SPLICE_F_NONBLOCK)
+		return int(m), err
+	case opSendfile:
+		return unix.Sendfile(dfd, sfd, nil, n)
+	}
+	return rawSplice(sfd, nil, dfd, nil, n, unix.SPLICE_F_NONBLOCK)
 }
 
 // err reports how the transfer ended, shaped as the standard library would report

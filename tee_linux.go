@@ -45,7 +45,7 @@ func (p *Pipe) Tee(dst *Pipe, n int) (int64, error) {
 		return 0, &os.PathError{Op: "tee", Path: "pipe", Err: os.NewSyscallError("tee", unix.EINVAL)}
 	}
 	pm := newPump()
-	pm.src, pm.dst, pm.remain, pm.tee, pm.once = p.end(false), dst.end(true), int64(n), true, true
+	pm.src, pm.dst, pm.remain, pm.op, pm.once = p.end(false), dst.end(true), int64(n), opTee, true
 	pm.run()
 	if err := pm.err("tee"); err != nil {
 		return pm.written, err

@@ -1,0 +1,148 @@
+package splice
+
+import (
+	"io"
+
+	"github.com/splicekit/splice/fallback"
+)
+
+// Copy is a drop-in replacement for io.Copy: it copies from src to dst until EOF
+// or an error, and returns the number of bytes dst accepted and the first error,
+// nil at EOF. Errors are the ones io.Copy would report for the same failure,
+// wrapping the same errno, so errors.Is and errors.As keep working.
+//
+// Where both sides are file descriptors, the bytes do not pass through user
+// space: splice(2) moves them when either side is a pipe, and through a pooled
+// pipe between sockets, files and devices; regular files go to sockets by
+// sendfile(2) and to other regular files by copy_file_range(2). An
+// *io.LimitedReader around a file descriptor is honoured exactly, and its N
+// updated. Everything else takes the read/write path, which keeps io.Copy's
+// order (src's WriterTo, then dst's ReaderFrom, then a loop over a pooled
+// buffer). Plan tells which path a pair takes.
+//
+// Blocking operations park the goroutine in Go's poller, so deadlines set on
+// either side fire during Copy.
+func Copy(dst io.Writer, src io.Reader) (int64, error) {
+	return (*Copier)(nil).Copy(dst, src)
+}
+
+// CopyN is a drop-in replacement for io.CopyN: it copies exactly n bytes, or
+// fewer and an error (io.EOF if src ended first). It takes the same paths as Copy.
+func CopyN(dst io.Writer, src io.Reader, n int64) (int64, error) {
+	return (*Copier)(nil).CopyN(dst, src, n)
+}
+
+// Copier is Copy with knobs. A nil or zero Copier behaves exactly like Copy.
+// A Copier may be used by several goroutines at once.
+type Copier struct {
+	// PipeSize is the capacity, in bytes, to give the pipe that carries bytes
+	// between two fds of which neither is a pipe. 0 means the default policy: a
+	// pooled pipe of 1 MiB, or MaxPipeSize if that is smaller. Any other value is
+	// clamped to MaxPipeSize and rounded as the kernel rounds it, and the pipe
+	// is made for the call. Sizes the kernel refuses never fail a copy.
+	PipeSize int
+
+	// DisableSplice forces the read/write path, as on systems without splice.
+	DisableSplice bool
+
+	// Progress, if set, is called after each chunk that dst accepted, with the
+	// running total, from the goroutine calling Copy. (When dst's ReadFrom or
+	// src's WriteTo does the copy, or copy_file_range does, it is called once at
+	// the end.)
+	Progress func(written int64)
+
+	// Unwritten, if set, is called when dst fails, with the bytes that were
+	// taken from src but not accepted by dst, before Copy returns. Without it
+	// those bytes are discarded. The slice is valid only during the call.
+	Unwritten func(data []byte)
+}
+
+// zeroCopier stands in for a nil *Copier.
+var zeroCopier Copier
+
+// Copy copies from src to dst as the package-level Copy does, with c's settings.
+func (c *Copier) Copy(dst io.Writer, src io.Reader) (int64, error) {
+	return c.copy(dst, src, 0, false)
+}
+
+// CopyN copies n bytes as the package-level CopyN does, with c's settings.
+func (c *Copier) CopyN(dst io.Writer, src io.Reader, n int64) (int64, error) {
+	written, err := c.copy(dst, src, n, true)
+	if written == n {
+		return n, nil
+	}
+	if written < n && err == nil {
+		err = io.EOF // src stopped early, as io.CopyN reports it
+	}
+	return written, err
+}
+
+// copy copies from src to dst, at most n bytes if limited.
+func (c *Copier) copy(dst io.Writer, src io.Reader, n int64, limited bool) (int64, error) {
+	if c == nil {
+		c = &zeroCopier
+	}
+	if !c.DisableSplice {
+		written, handled, err := c.kernelCopy(dst, src, n, limited)
+		if handled {
+			return written, err
+		}
+	}
+	if limited {
+		src = io.LimitReader(src, n)
+	}
+	return c.fallback(0).Copy(dst, src)
+}
+
+// fallback returns the read/write engine with c's hooks; base is the count
+// already written by an earlier path, which Progress totals include.
+func (c *Copier) fallback(base int64) *fallback.Copier {
+	fc := &fallback.Copier{Unwritten: c.Unwritten}
+	if c.Progress != nil {
+		if base == 0 {
+			fc.Progress = c.Progress
+		} else {
+			fc.Progress = func(n int64) { c.Progress(base + n) }
+		}
+	}
+	return fc
+}
+
+// Method is a path Copy can take; Plan reports it.
+type Method int
+
+const (
+	// MethodReadWrite copies through user space: src's WriteTo, dst's
+	// ReadFrom, or a read/write loop over a pooled buffer.
+	MethodReadWrite Method = iota
+	// MethodSplice moves the bytes with splice(2): directly where either side
+	// is a pipe, through a pooled pipe otherwise.
+	MethodSplice
+	// MethodCopyFileRange copies between regular files inside the kernel with
+	// copy_file_range(2), as os.File.ReadFrom does.
+	MethodCopyFileRange
+	// MethodSendfile sends a regular file to a stream socket with sendfile(2).
+	MethodSendfile
+)
+
+// String returns the name of the method's system call: "read/write", "splice",
+// "copy_file_range" or "sendfile".
+func (m Method) String() string {
+	switch m {
+	case MethodSplice:
+		return "splice"
+	case MethodCopyFileRange:
+		return "copy_file_range"
+	case MethodSendfile:
+		return "sendfile"
+	}
+	return "read/write"
+}
+
+// Plan reports which path Copy(dst, src) would try, without moving any data. It
+// may make system calls to learn what kind of fds dst and src are. Where the
+// kernel refuses a planned path on the first call (a device without splice
+// support, say), Copy falls back to MethodReadWrite without losing a byte.
+func Plan(dst io.Writer, src io.Reader) Method {
+	return zeroCopier.plan(dst, src)
+}

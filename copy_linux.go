@@ -1,0 +1,393 @@
+package splice
+
+import (
+	"io"
+	"os"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// The splice copy engine.
+//
+// kernelCopy picks a kernel path for a pair of fds (see choose) and runs it with
+// pumps (fd_linux.go). Its promise, as internal/poll's: handled == false means
+// that no byte was taken from src, so the caller may copy the pair with read and
+// write instead. Once bytes have moved, a refusal of the kernel path continues
+// the copy on the read/write path from exactly where it stopped, and a failure of
+// dst returns the count dst accepted, with the bytes taken from src but not
+// delivered handed to Copier.Unwritten.
+
+// choose returns the method for a pair of endpoints.
+func choose(s, d *endpoint, src io.Reader, dst io.Writer) Method {
+	if !s.spliceable(false) || !d.spliceable(true) {
+		return MethodReadWrite
+	}
+	if s.isRegular() && d.isRegular() {
+		// os.File.ReadFrom's copy_file_range is the standard library's
+		// in-kernel copy; it needs both sides to be *os.File.
+		_, sf := src.(*os.File)
+		_, df := dst.(*os.File)
+		if sf && df {
+			return MethodCopyFileRange
+		}
+	}
+	if s.isRegular() && d.isSocket() {
+		return MethodSendfile
+	}
+	return MethodSplice
+}
+
+func (c *Copier) plan(dst io.Writer, src io.Reader) Method {
+	if c.DisableSplice {
+		return MethodReadWrite
+	}
+	inner, _ := unwrapLimited(src)
+	s, ok := endpointOf(inner, false)
+	if !ok {
+		return MethodReadWrite
+	}
+	d, ok := endpointOf(dst, true)
+	if !ok {
+		return MethodReadWrite
+	}
+	return choose(&s, &d, inner, dst)
+}
+
+// testHookMethod, set by tests, learns the method each kernelCopy to dst ran and
+// whether it handled the copy.
+var testHookMethod func(dst io.Writer, m Method, handled bool)
+
+// kernelCopy copies src to dst (at most n bytes if limited) through the kernel.
+func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool) (written int64, handled bool, err error) {
+	inner, lr := unwrapLimited(src)
+	remain := int64(-1) // no limit
+	if limited {
+		remain = max(n, 0)
+	}
+	if lr != nil && (remain < 0 || lr.N < remain) {
+		remain = max(lr.N, 0)
+	}
+	s, ok := endpointOf(inner, false)
+	if !ok {
+		return 0, false, nil
+	}
+	d, ok := endpointOf(dst, true)
+	if !ok {
+		return 0, false, nil
+	}
+	m := choose(&s, &d, inner, dst)
+	var taken int64 // bytes consumed from src: written, plus any handed to Unwritten
+	switch {
+	case m == MethodReadWrite:
+	case remain == 0:
+		handled = true // nothing to move, as io.Copy from an exhausted LimitedReader
+	case m == MethodCopyFileRange:
+		written, err = c.copyFileRange(dst.(*os.File), inner, remain)
+		taken, handled = written, true
+	case m == MethodSendfile:
+		written, handled, err = c.direct(s, d, opSendfile, remain)
+		taken = written
+	case s.isPipe() || d.isPipe():
+		written, handled, err = c.direct(s, d, opSplice, remain)
+		taken = written
+	default:
+		written, taken, handled, err = c.viaPipe(s, d, dst, remain)
+	}
+	if testHookMethod != nil {
+		testHookMethod(dst, m, handled)
+	}
+	if !handled {
+		return 0, false, nil
+	}
+	if lr != nil {
+		lr.N -= taken
+	}
+	if err == errRefused {
+		// The kernel refused after bytes had moved: go on reading and writing
+		// from exactly where it stopped.
+		if remain >= 0 {
+			remain -= taken
+		}
+		more, ferr := c.finish(dst, inner, remain, written, lr)
+		return written + more, true, ferr
+	}
+	return written, true, err
+}
+
+// errRefused is how direct and viaPipe report that the kernel refused the path
+// after some bytes had moved; kernelCopy finishes the copy by read and write.
+var errRefused = &os.SyscallError{Syscall: "splice", Err: unix.EINVAL}
+
+// finish copies the rest of src (remain bytes, or to EOF if remain < 0) by read
+// and write, after base bytes went by another path. lr, if not nil, is the
+// caller's LimitedReader around src: its N is kept exact.
+func (c *Copier) finish(dst io.Writer, src io.Reader, remain, base int64, lr *io.LimitedReader) (int64, error) {
+	fc := c.fallback(base)
+	switch {
+	case lr != nil && remain == lr.N:
+		return fc.Copy(dst, lr)
+	case remain >= 0:
+		l := &io.LimitedReader{R: src, N: remain}
+		n, err := fc.Copy(dst, l)
+		if lr != nil {
+			lr.N -= remain - l.N
+		}
+		return n, err
+	}
+	return fc.Copy(dst, src)
+}
+
+// copyFileRange copies between regular files with the standard library's
+// copy_file_range path.
+func (c *Copier) copyFileRange(dst *os.File, src io.Reader, remain int64) (int64, error) {
+	if remain >= 0 {
+		src = &io.LimitedReader{R: src, N: remain}
+	}
+	n, err := dst.ReadFrom(src)
+	if c.Progress != nil && n > 0 {
+		c.Progress(n)
+	}
+	return n, err
+}
+
+var pumpPool = sync.Pool{New: func() any { return newPump() }}
+
+// direct runs one pump from s to d: splice where one of them is a pipe, or
+// sendfile from a regular file to a socket. Nothing is ever stranded: every byte
+// the system call takes from s is in d.
+func (c *Copier) direct(s, d endpoint, op pumpOp, remain int64) (written int64, handled bool, err error) {
+	pm := pumpPool.Get().(*pump)
+	defer func() {
+		pm.src, pm.dst = endpoint{}, endpoint{}
+		pumpPool.Put(pm)
+	}()
+	pm.src, pm.dst, pm.op, pm.remain = s, d, op, remain
+	pm.once = c.Progress != nil
+	for {
+		pm.run()
+		written += pm.written
+		if pm.errno != nil && refused(pm.errno) {
+			if written == 0 {
+				return 0, false, nil
+			}
+			return written, true, errRefused
+		}
+		if err := pm.err(op.String()); err != nil {
+			return written, true, err
+		}
+		if pm.written > 0 && c.Progress != nil {
+			c.Progress(written)
+		}
+		if pm.eof || pm.remain == 0 {
+			return written, true, nil
+		}
+	}
+}
+
+func (op pumpOp) String() string {
+	switch op {
+	case opTee:
+		return "tee"
+	case opSendfile:
+		return "sendfile"
+	}
+	return "splice"
+}
+
+// viaPipe splices from s into the engine's own pipe and from the pipe to d, for
+// pairs of which neither side is a pipe. Each round takes what s has ready (at
+// most a pipe's worth) and then drains it all into d, so a proxy forwards bytes
+// as they come rather than waiting to fill the pipe.
+//
+// If d fails, the bytes still in the pipe are drained and handed to Unwritten;
+// taken counts them with written. If d refuses splice after bytes were taken,
+// they are written to dst (d's io.Writer) through user space, and errRefused
+// asks the caller to go on by read and write.
+func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) (written, taken int64, handled bool, err error) {
+	cp := c.getPipe()
+	if cp == nil {
+		return 0, 0, false, nil // no pipe to be had (EMFILE, say): read and write
+	}
+	in, out := cp.in, cp.out
+	in.src, out.dst = s, d
+	empty := true // the pipe holds no bytes: it may be reused
+	defer func() {
+		in.src, out.dst = endpoint{}, endpoint{}
+		c.putPipe(cp, empty)
+	}()
+	for remain != 0 {
+		in.remain = int64(cp.size)
+		if remain > 0 && remain < in.remain {
+			in.remain = remain
+		}
+		in.run() // once: takes what s has ready, or fails having taken nothing
+		if in.errno != nil && refused(in.errno) {
+			if taken == 0 {
+				return 0, 0, false, nil
+			}
+			return written, taken, true, errRefused
+		}
+		if err := in.err("splice"); err != nil {
+			return written, taken, true, err
+		}
+		if in.eof {
+			return written, taken, true, nil
+		}
+		got := in.written
+		taken += got
+		if remain > 0 {
+			remain -= got
+		}
+
+		out.remain = got
+		out.run()
+		written += out.written
+		if out.errno == nil && out.dstErr == nil {
+			if c.Progress != nil {
+				c.Progress(written)
+			}
+			continue
+		}
+		// d failed with bytes in the pipe.
+		stranded := got - out.written
+		if out.errno != nil && refused(out.errno) {
+			// d refuses splice (a device without splice support, say):
+			// write what the pipe holds through user space, then go on by
+			// read and write.
+			data, derr := cp.drain(stranded)
+			if derr != nil {
+				empty = false
+				return written, taken, true, derr
+			}
+			n, werr := dst.Write(data)
+			if n < 0 || n > len(data) {
+				n = 0
+			}
+			written += int64(n)
+			if werr == nil && n < len(data) {
+				werr = io.ErrShortWrite
+			}
+			if werr != nil {
+				c.unwritten(data[n:])
+				return written, taken, true, werr
+			}
+			return written, taken, true, errRefused
+		}
+		if c.Unwritten == nil {
+			empty = false // the bytes are dropped with the pipe
+		} else if data, derr := cp.drain(stranded); derr != nil {
+			empty = false
+		} else {
+			c.Unwritten(data)
+		}
+		return written, taken, true, out.err("splice")
+	}
+	return written, taken, true, nil
+}
+
+func (c *Copier) unwritten(data []byte) {
+	if c.Unwritten != nil && len(data) > 0 {
+		c.Unwritten(data)
+	}
+}
+
+// copyPipe is the engine's own pipe: raw non-blocking fds that never enter Go's
+// poller (the pumps know when it is ready), and the two pumps that fill and
+// drain it.
+type copyPipe struct {
+	r, w    int
+	size    int
+	in, out *pump
+	cleanup runtime.Cleanup
+}
+
+// pipePool holds copyPipes of defaultPipeSize, empty. A pipe that may hold bytes
+// is closed instead of being put back. A pooled pipe dropped by the pool is
+// closed by its cleanup.
+var pipePool sync.Pool
+
+// newCopyPipe makes a pipe, sized to size on a best-effort basis.
+func newCopyPipe(size int) (*copyPipe, error) {
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		return nil, os.NewSyscallError("pipe2", err)
+	}
+	cp := &copyPipe{r: fds[0], w: fds[1], in: newPump(), out: newPump()}
+	got, err := unix.FcntlInt(uintptr(cp.w), unix.F_SETPIPE_SZ, size)
+	if err != nil {
+		// Refused (EPERM past the user's quota): keep what the kernel gave.
+		got, err = unix.FcntlInt(uintptr(cp.w), unix.F_GETPIPE_SZ, 0)
+		if err != nil {
+			got = 1 << 16
+		}
+	}
+	cp.size = got
+	cp.in.dst = endpoint{fd: cp.w, mode: unix.S_IFIFO}
+	cp.in.once = true
+	cp.out.src = endpoint{fd: cp.r, mode: unix.S_IFIFO}
+	cp.cleanup = runtime.AddCleanup(cp, closeFDs, fds)
+	return cp, nil
+}
+
+func closeFDs(fds [2]int) {
+	unix.Close(fds[0])
+	unix.Close(fds[1])
+}
+
+// close closes the pipe now rather than when it is collected.
+func (cp *copyPipe) close() {
+	cp.cleanup.Stop()
+	closeFDs([2]int{cp.r, cp.w})
+}
+
+// getPipe returns an empty pipe: a pooled one for the default size, a new one
+// for a Copier with its own PipeSize. It returns nil if no pipe can be made.
+func (c *Copier) getPipe() *copyPipe {
+	if c.pooledSize() {
+		if cp, ok := pipePool.Get().(*copyPipe); ok {
+			return cp
+		}
+	}
+	size := defaultPipeSize()
+	if c.PipeSize > 0 {
+		size = clampPipeSize(c.PipeSize)
+	}
+	cp, err := newCopyPipe(size)
+	if err != nil {
+		return nil
+	}
+	return cp
+}
+
+// putPipe pools cp if it is empty and of the pooled size, else closes it.
+func (c *Copier) putPipe(cp *copyPipe, empty bool) {
+	if empty && c.pooledSize() {
+		pipePool.Put(cp)
+		return
+	}
+	cp.close()
+}
+
+func (c *Copier) pooledSize() bool {
+	return c.PipeSize <= 0 || clampPipeSize(c.PipeSize) == defaultPipeSize()
+}
+
+// drain reads n bytes out of the pipe, which holds at least that many.
+func (cp *copyPipe) drain(n int64) ([]byte, error) {
+	buf := make([]byte, n)
+	for got := 0; got < len(buf); {
+		m, err := unix.Read(cp.r, buf[got:])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return buf[:got], os.NewSyscallError("read", err)
+		case m == 0:
+			return buf[:got], io.ErrUnexpectedEOF
+		}
+		got += m
+	}
+	return buf, nil
+}

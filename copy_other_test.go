@@ -1,0 +1,14 @@
+//go:build !linux
+
+package splice_test
+
+import (
+	"io"
+	"testing"
+
+	"github.com/splicekit/splice/internal/testutil"
+)
+
+func checkMethod(t *testing.T, dst io.Writer, src io.Reader, sk, dk testutil.Kind) {}
+
+func checkNoKernelPath(t *testing.T, dst io.Writer) {}
