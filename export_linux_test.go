@@ -74,3 +74,33 @@ func DrainPipePool() {
 		cp.close()
 	}
 }
+
+// InjectErrno makes the nth (from 1) system call of the given pump stage fail with
+// errno, once; stage is "direct" (a pump between the caller's fds), "in" (into
+// the engine's pipe) or "out" (out of it). Not for parallel tests.
+func InjectErrno(stage string, nth int, errno error) (restore func()) {
+	var mu sync.Mutex
+	calls := 0
+	testHookCall = func(p *pump) error {
+		var s string
+		switch {
+		case p.dst.rc == nil:
+			s = "in"
+		case p.src.rc == nil:
+			s = "out"
+		default:
+			s = "direct"
+		}
+		if s != stage {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == nth {
+			return errno
+		}
+		return nil
+	}
+	return func() { testHookCall = nil }
+}

@@ -308,8 +308,17 @@ func (p *pump) dstReady(dfd uintptr) bool {
 	return true
 }
 
+// testHookCall, set by tests, may fail a pump's system call with an errno
+// before it is made.
+var testHookCall func(p *pump) error
+
 // call makes the pump's system call once.
 func (p *pump) call(sfd, dfd, n int) (int, error) {
+	if testHookCall != nil {
+		if err := testHookCall(p); err != nil {
+			return 0, err
+		}
+	}
 	switch p.op {
 	case opTee:
 		m, err := unix.Tee(sfd, dfd, n, unix.SPLICE_F_NONBLOCK)
@@ -323,8 +332,8 @@ func (p *pump) call(sfd, dfd, n int) (int, error) {
 // err reports how the transfer ended, shaped as the standard library would report
 // it: errors from a RawConn as that fd's own methods would, and an errno wrapped
 // as an *os.SyscallError named after call inside the error type of the endpoint
-// it is blamed on: the destination for EPIPE, else the side that is not a pipe,
-// else the source.
+// it is blamed on: the destination for sendfile (it reads a regular file) and
+// for EPIPE, else the side that is not a pipe, else the source.
 func (p *pump) err(call string) error {
 	switch {
 	case p.srcErr != nil:
@@ -333,7 +342,7 @@ func (p *pump) err(call string) error {
 		return p.dst.pollErr("write", p.dstErr)
 	case p.errno == nil:
 		return nil
-	case p.errno == unix.EPIPE || p.src.isPipe() && !p.dst.isPipe():
+	case p.op == opSendfile || p.errno == unix.EPIPE || p.src.isPipe() && !p.dst.isPipe():
 		return p.dst.syscallErr("write", call, p.errno)
 	}
 	return p.src.syscallErr("read", call, p.errno)

@@ -1,0 +1,383 @@
+package splice_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/splicekit/splice"
+	"github.com/splicekit/splice/internal/testutil"
+)
+
+// accounted checks the no-loss invariant after a copy that failed part way:
+// src gave data[:taken] away, of which data[:n] went to dst and the rest to
+// Unwritten, and data[taken:] is still unread in src.
+func accounted(t *testing.T, data []byte, n int64, unwritten, rest []byte) {
+	t.Helper()
+	taken := n + int64(len(unwritten))
+	if taken > int64(len(data)) {
+		t.Fatalf("wrote %d and handed back %d bytes: more than the %d sent", n, len(unwritten), len(data))
+	}
+	testutil.Equal(t, data[n:taken], unwritten)
+	testutil.Equal(t, data[taken:], rest)
+}
+
+// recorder collects what Unwritten is given.
+type recorder struct {
+	mu  sync.Mutex
+	got []byte
+}
+
+func (r *recorder) add(b []byte) {
+	r.mu.Lock()
+	r.got = append(r.got, b...)
+	r.mu.Unlock()
+}
+
+// A TCP destination whose peer reads some bytes and then resets the connection:
+// Copy fails as io.Copy does, and nothing taken from the source is lost.
+func TestCopyPeerResets(t *testing.T) {
+	t.Parallel()
+	data := testutil.Data(32<<20, 40)
+	for _, sk := range []testutil.Kind{testutil.TCP, testutil.Unix, testutil.OSPipe, testutil.File, testutil.LimitedTCP} {
+		for _, after := range []int{0, 1, 100000, 1<<20 + 1} {
+			t.Run(fmt.Sprintf("%v/%d", sk, after), func(t *testing.T) {
+				t.Parallel()
+				src := testutil.OpenSource(t, sk, data)
+				conn, peer := testutil.TCPPair(t)
+				received := make(chan []byte, 1)
+				go func() {
+					buf := make([]byte, after)
+					m, _ := io.ReadFull(peer, buf)
+					peer.SetLinger(0)
+					peer.Close() // RST
+					received <- buf[:m]
+				}()
+				var rec recorder
+				c := &splice.Copier{Unwritten: rec.add}
+				n, err := c.Copy(conn, src.R)
+				if err == nil {
+					if n != int64(len(data)) {
+						t.Fatalf("Copy = %d, nil; want an error or %d", n, len(data))
+					}
+					t.Skip("the socket buffers absorbed everything before the reset")
+				}
+				if !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
+					t.Errorf("Copy error = %v, want EPIPE or ECONNRESET", err)
+				}
+				var oe *net.OpError
+				if !errors.As(err, &oe) {
+					t.Errorf("error %v is not a *net.OpError", err)
+				}
+				if got := <-received; !testutil.Equal(t, data[:len(got)], got) {
+					t.Error("the peer received the wrong bytes")
+				}
+				if src.File != nil {
+					if off := src.Offset(); off != n {
+						t.Errorf("file offset %d after writing %d", off, n)
+					}
+				}
+				if lr, ok := src.R.(*io.LimitedReader); ok {
+					if want := int64(len(data)) - n - int64(len(rec.got)); lr.N != want {
+						t.Errorf("LimitedReader.N = %d, want %d", lr.N, want)
+					}
+				}
+				rest, _ := io.ReadAll(restOf(src))
+				accounted(t, data, n, rec.got, rest)
+			})
+		}
+	}
+}
+
+// restOf returns what is left of a source's data, up to any limit.
+func restOf(src *testutil.Source) io.Reader {
+	if lr, ok := src.R.(*io.LimitedReader); ok {
+		return &io.LimitedReader{R: lr.R, N: lr.N}
+	}
+	return src.R
+}
+
+// A write deadline that fires while the destination's peer is not reading: the
+// count is exactly what the peer finally receives, and the bytes stranded in the
+// engine's pipe are handed back.
+func TestCopyDstDeadline(t *testing.T) {
+	t.Parallel()
+	for _, sk := range []testutil.Kind{testutil.TCP, testutil.Unix, testutil.OSPipe, testutil.File} {
+		t.Run(sk.String(), func(t *testing.T) {
+			t.Parallel()
+			data := testutil.Data(64<<20, 41)
+			src := testutil.OpenSource(t, sk, data)
+			conn, peer := testutil.TCPPair(t)
+			conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+			var rec recorder
+			c := &splice.Copier{Unwritten: rec.add}
+			n, err := c.Copy(conn, src.R)
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("Copy = %d, %v; want a deadline error", n, err)
+			}
+			conn.Close()
+			got, rerr := io.ReadAll(peer)
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
+			if int64(len(got)) != n {
+				t.Errorf("Copy says %d bytes written, the peer received %d", n, len(got))
+			}
+			testutil.Equal(t, data[:len(got)], got)
+			rest, _ := io.ReadAll(src.R)
+			accounted(t, data, n, rec.got, rest)
+		})
+	}
+}
+
+// A read deadline on the source fires mid-copy: the bytes that arrived before it
+// are all delivered, and the count says so.
+func TestCopySrcDeadline(t *testing.T) {
+	t.Parallel()
+	for _, dk := range []testutil.Kind{testutil.TCP, testutil.OSPipe, testutil.File, testutil.Unix} {
+		t.Run(dk.String(), func(t *testing.T) {
+			t.Parallel()
+			conn, peer := testutil.TCPPair(t)
+			data := testutil.Data(300000, 42)
+			if _, err := peer.Write(data); err != nil {
+				t.Fatal(err)
+			}
+			dst := testutil.OpenSink(t, dk)
+			conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			n, err := splice.Copy(dst.W, conn)
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("Copy = %d, %v; want a deadline error", n, err)
+			}
+			if n != int64(len(data)) {
+				t.Errorf("Copy = %d, want %d", n, len(data))
+			}
+			testutil.Equal(t, data, dst.Bytes())
+		})
+	}
+}
+
+// The kernel refusing splice part way (as a device without splice support does)
+// makes Copy go on by read and write from exactly where it stopped.
+func TestCopyRefusedMidway(t *testing.T) {
+	data := testutil.Data(8<<20+13, 43)
+	for _, tc := range []struct {
+		stage  string
+		sk, dk testutil.Kind
+	}{
+		{"in", testutil.TCP, testutil.Unix},
+		{"out", testutil.TCP, testutil.Unix},
+		{"out", testutil.Unix, testutil.File},
+		{"direct", testutil.OSPipe, testutil.TCP},
+		{"direct", testutil.File, testutil.Unix}, // sendfile
+		{"direct", testutil.LimitedTCP, testutil.Pipe},
+	} {
+		for _, nth := range []int{1, 2, 5} {
+			t.Run(fmt.Sprintf("%s/%v-%v/%d", tc.stage, tc.sk, tc.dk, nth), func(t *testing.T) {
+				src := testutil.OpenSource(t, tc.sk, data)
+				dst := testutil.OpenSink(t, tc.dk)
+				restore := splice.InjectErrno(tc.stage, nth, syscall.EINVAL)
+				defer restore()
+				var progress []int64
+				c := &splice.Copier{Progress: func(n int64) { progress = append(progress, n) }}
+				n, err := c.Copy(dst.W, src.R)
+				restore()
+				if err != nil || n != int64(len(data)) {
+					t.Fatalf("Copy = %d, %v; want %d, nil", n, err, len(data))
+				}
+				testutil.Equal(t, data, dst.Bytes())
+				if lr, ok := src.R.(*io.LimitedReader); ok && lr.N != 0 {
+					t.Errorf("LimitedReader.N = %d, want 0", lr.N)
+				}
+				if len(progress) == 0 || progress[len(progress)-1] != n {
+					t.Errorf("progress ends at %v, want %d", progress[max(0, len(progress)-1):], n)
+				}
+				for i := 1; i < len(progress); i++ {
+					if progress[i] <= progress[i-1] {
+						t.Fatalf("progress not increasing: %v", progress)
+					}
+				}
+			})
+		}
+	}
+}
+
+// A refusal before any byte moved falls back silently, for every stage.
+func TestCopyRefusedFirst(t *testing.T) {
+	data := testutil.Data(1<<20+5, 44)
+	for _, errno := range []syscall.Errno{syscall.EINVAL, syscall.ENOSYS, syscall.EPERM, syscall.EOPNOTSUPP, syscall.EXDEV} {
+		for _, tc := range []struct {
+			stage  string
+			sk, dk testutil.Kind
+		}{
+			{"in", testutil.TCP, testutil.Unix},
+			{"direct", testutil.OSPipe, testutil.TCP},
+		} {
+			t.Run(fmt.Sprintf("%v/%s", errno, tc.stage), func(t *testing.T) {
+				src := testutil.OpenSource(t, tc.sk, data)
+				dst := testutil.OpenSink(t, tc.dk)
+				restore := splice.InjectErrno(tc.stage, 1, errno)
+				defer restore()
+				n, err := splice.Copy(dst.W, src.R)
+				restore()
+				if err != nil || n != int64(len(data)) {
+					t.Fatalf("Copy = %d, %v; want %d, nil", n, err, len(data))
+				}
+				testutil.Equal(t, data, dst.Bytes())
+				if diff := splice.MethodsRun(dst.W); len(diff) != 1 || diff[0].Handled {
+					t.Errorf("kernel paths run = %v, want one that did not handle the copy", diff)
+				}
+			})
+		}
+	}
+}
+
+// Any other errno from the first call is an error, not a fallback.
+func TestCopyErrnoNotRefusal(t *testing.T) {
+	data := testutil.Data(100000, 45)
+	src := testutil.OpenSource(t, testutil.TCP, data)
+	dst := testutil.OpenSink(t, testutil.Unix)
+	restore := splice.InjectErrno("in", 1, syscall.EIO)
+	defer restore()
+	n, err := splice.Copy(dst.W, src.R)
+	restore()
+	if n != 0 || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Copy = %d, %v; want 0, EIO", n, err)
+	}
+	var se *os.SyscallError
+	if !errors.As(err, &se) || se.Syscall != "splice" {
+		t.Errorf("error %v does not wrap an *os.SyscallError for splice", err)
+	}
+}
+
+// EFBIG: a destination file that hits RLIMIT_FSIZE. The limit applies to the
+// whole process, so the copies run in a child.
+func TestCopyFileTooBig(t *testing.T) {
+	const limit = 100000
+	if os.Getenv("SPLICE_TEST_FSIZE") != "" {
+		copyFileTooBigChild(t, limit)
+		return
+	}
+	t.Parallel()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCopyFileTooBig$", "-test.v")
+	cmd.Env = append(os.Environ(), "SPLICE_TEST_FSIZE=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	t.Logf("child:\n%s", out)
+}
+
+func copyFileTooBigChild(t *testing.T, limit int) {
+	data := testutil.Data(1<<20, 46)
+	type result struct {
+		n    int64
+		err  error
+		file []byte
+	}
+	impls := map[string]func(io.Writer, io.Reader) (int64, error){"io.Copy": io.Copy, "splice.Copy": splice.Copy}
+	for _, sk := range []testutil.Kind{testutil.TCP, testutil.OSPipe, testutil.File} {
+		results := map[string]result{}
+		for name, fn := range impls {
+			src := testutil.OpenSource(t, sk, data) // written before the limit
+			dst := testutil.OpenSink(t, testutil.File)
+			var old syscall.Rlimit
+			syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old)
+			if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: uint64(limit), Max: old.Max}); err != nil {
+				t.Skipf("cannot set RLIMIT_FSIZE: %v", err)
+			}
+			n, err := fn(dst.W, src.R)
+			syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
+			results[name] = result{n, err, dst.Bytes()}
+		}
+		want, got := results["io.Copy"], results["splice.Copy"]
+		t.Logf("%v: io.Copy = %d, %v; splice.Copy = %d, %v", sk, want.n, want.err, got.n, got.err)
+		if !errors.Is(want.err, syscall.EFBIG) || !errors.Is(got.err, syscall.EFBIG) {
+			t.Errorf("%v: errors %v and %v, want EFBIG from both", sk, want.err, got.err)
+		}
+		if got.n != int64(limit) || want.n != got.n {
+			t.Errorf("%v: splice.Copy wrote %d, io.Copy %d; want %d", sk, got.n, want.n, limit)
+		}
+		testutil.Equal(t, data[:limit], got.file)
+	}
+}
+
+// Copy to a destination outside the poller (a shell's stdout pipe) that is slow
+// to drain does not spin.
+func TestCopyBlockingDstDoesNotSpin(t *testing.T) {
+	for _, sk := range []testutil.Kind{testutil.TCP, testutil.File, testutil.OSPipe} {
+		t.Run(sk.String(), func(t *testing.T) {
+			data := testutil.Data(1<<20, 47)
+			src := testutil.OpenSource(t, sk, data)
+			r, w := testutil.BlockingPipePair(t)
+			res := make(chan error, 1)
+			var n int64
+			go func() {
+				var err error
+				n, err = splice.Copy(w, src.R)
+				w.Close()
+				res <- err
+			}()
+			var got []byte
+			buf := make([]byte, 4096)
+			cpu0, wall0 := cpuTime(t), time.Now()
+			for range 8 {
+				time.Sleep(25 * time.Millisecond)
+				m, err := r.Read(buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, buf[:m]...)
+			}
+			cpu, wall := cpuTime(t)-cpu0, time.Since(wall0)
+			rest, err := io.ReadAll(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := <-res; err != nil || n != int64(len(data)) {
+				t.Fatalf("Copy = %d, %v", n, err)
+			}
+			testutil.Equal(t, data, append(got, rest...))
+			if cpu > wall/4 {
+				t.Errorf("used %v of CPU in %v while waiting for a slow consumer: spinning?", cpu, wall)
+			}
+		})
+	}
+}
+
+// Copy from a blocking source (a shell's stdin pipe) that trickles does not spin
+// either.
+func TestCopyBlockingSrcDoesNotSpin(t *testing.T) {
+	r, w := testutil.BlockingPipePair(t)
+	dst := testutil.OpenSink(t, testutil.TCP)
+	res := make(chan error, 1)
+	var n int64
+	go func() {
+		var err error
+		n, err = splice.Copy(dst.W, r)
+		res <- err
+	}()
+	cpu0, wall0 := cpuTime(t), time.Now()
+	for i := range 8 {
+		time.Sleep(25 * time.Millisecond)
+		w.Write([]byte(strconv.Itoa(i)))
+	}
+	cpu, wall := cpuTime(t)-cpu0, time.Since(wall0)
+	w.Close()
+	if err := <-res; err != nil || n != 8 {
+		t.Fatalf("Copy = %d, %v; want 8, nil", n, err)
+	}
+	if got := string(dst.Bytes()); got != "01234567" {
+		t.Errorf("received %q", got)
+	}
+	if cpu > wall/4 {
+		t.Errorf("used %v of CPU in %v while waiting for a slow producer: spinning?", cpu, wall)
+	}
+}
