@@ -324,9 +324,9 @@ func newCopyPipe(size int) (*copyPipe, error) {
 		}
 	}
 	cp.size = got
-	cp.in.dst = endpoint{fd: cp.w, mode: unix.S_IFIFO}
+	cp.in.dst = endpoint{raw: true, fd: cp.w, mode: unix.S_IFIFO, blocking: no}
 	cp.in.once = true
-	cp.out.src = endpoint{fd: cp.r, mode: unix.S_IFIFO}
+	cp.out.src = endpoint{raw: true, fd: cp.r, mode: unix.S_IFIFO, blocking: no}
 	cp.cleanup = runtime.AddCleanup(cp, closeFDs, fds)
 	return cp, nil
 }

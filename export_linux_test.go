@@ -84,9 +84,9 @@ func InjectErrno(stage string, nth int, errno error) (restore func()) {
 	testHookCall = func(p *pump) error {
 		var s string
 		switch {
-		case p.dst.rc == nil:
+		case p.dst.raw:
 			s = "in"
-		case p.src.rc == nil:
+		case p.src.raw:
 			s = "out"
 		default:
 			s = "direct"

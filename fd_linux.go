@@ -12,22 +12,43 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// An endpoint is one side of a splice or tee: an fd reached only through its
-// syscall.RawConn, so that Go's poller keeps ownership of it (deadlines, Close
-// from another goroutine) and its blocking mode is never changed.
+// An endpoint is one side of a splice, tee or sendfile: an fd reached only
+// through its syscall.RawConn, so that Go's poller keeps ownership of it
+// (deadlines, Close from another goroutine) and its blocking mode is never
+// changed.
+//
+// The endpoint keeps the concrete type that owns the fd and asks it for its
+// RawConn at each use: for *os.File, *net.TCPConn and *net.UnixConn the compiler
+// then devirtualizes the RawConn and keeps it, and the callbacks given to it, off
+// the heap, so that a copy does not allocate.
 type endpoint struct {
-	rc syscall.RawConn
-	fd int // when rc is nil: a raw fd of the copy engine's own pipe
+	// Exactly one of these owns the fd, or raw is set.
+	file *os.File
+	tcp  *net.TCPConn
+	uc   *net.UnixConn
+	sc   syscall.Conn
+	raw  bool // fd is the copy engine's own pipe, outside the poller
+	fd   int
+
 	// name and conn only shape errors: *os.PathError for named files,
 	// *net.OpError for network connections, as the standard library reports them.
 	name string
 	conn net.Conn
 
 	mode     uint32 // S_IFMT bits from fstat(2)
-	blocking bool   // O_NONBLOCK is clear: the fd is not in Go's poller
-	append   bool   // O_APPEND: splice(2) refuses such a destination
-	stream   bool   // a SOCK_STREAM socket (other socket types keep message boundaries)
+	blocking tristate
+	append   bool // O_APPEND, learnt for regular files only: splice(2) refuses such a destination
+	stream   bool // a SOCK_STREAM socket (other socket types keep message boundaries)
 }
+
+// tristate is a fact learnt lazily.
+type tristate int8
+
+const (
+	unknown tristate = iota
+	yes
+	no
+)
 
 func (e *endpoint) isPipe() bool    { return e.mode == unix.S_IFIFO }
 func (e *endpoint) isRegular() bool { return e.mode == unix.S_IFREG }
@@ -36,7 +57,20 @@ func (e *endpoint) isSocket() bool  { return e.mode == unix.S_IFSOCK }
 // alwaysReady reports whether EAGAIN can never be this side's doing: a regular
 // file, or the copy engine's own pipe, which a pump only drains when it holds
 // bytes and only fills when it is empty.
-func (e *endpoint) alwaysReady() bool { return e.rc == nil || e.isRegular() }
+func (e *endpoint) alwaysReady() bool { return e.raw || e.isRegular() }
+
+// isBlocking reports whether fd, this endpoint's, lacks O_NONBLOCK, which means
+// that it is not in Go's poller (os.NewFile registers only non-blocking fds).
+// It is learnt at the first EAGAIN, the only time it matters.
+func (e *endpoint) isBlocking(fd int) bool {
+	if e.blocking == unknown {
+		e.blocking = no
+		if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err == nil && fl&unix.O_NONBLOCK == 0 {
+			e.blocking = yes
+		}
+	}
+	return e.blocking == yes
+}
 
 // spliceable reports whether splice(2) may be used on the endpoint: everything but
 // non-stream sockets and, as a destination, files opened with O_APPEND.
@@ -56,51 +90,162 @@ func endpointOf(v any, asDst bool) (e endpoint, ok bool) {
 	switch x := v.(type) {
 	case *Pipe:
 		return x.end(asDst), true
-	case syscall.Conn:
-		rc, err := x.SyscallConn()
-		if err != nil || rc == nil {
-			return endpoint{}, false
+	case *os.File:
+		if x == nil {
+			return e, false
 		}
-		e.rc = rc
-		switch c := v.(type) {
-		case net.Conn:
-			e.conn = c
-		case interface{ Name() string }:
-			e.name = c.Name()
+		e.file, e.name = x, x.Name()
+	case *net.TCPConn:
+		if x == nil {
+			return e, false
 		}
-		if e.probe() != nil {
-			return endpoint{}, false
-		}
+		// Go's TCP sockets are stream sockets, always non-blocking.
+		e.tcp, e.conn, e.mode, e.stream, e.blocking = x, x, unix.S_IFSOCK, true, no
 		return e, true
+	case *net.UnixConn:
+		if x == nil {
+			return e, false
+		}
+		e.uc, e.conn, e.mode, e.blocking = x, x, unix.S_IFSOCK, no
+		if a := x.LocalAddr(); a != nil {
+			e.stream = a.Network() == "unix" // not "unixgram" or "unixpacket"
+			return e, true
+		}
+	case syscall.Conn:
+		return connEndpoint(x, asDst)
+	default:
+		return e, false
 	}
-	return endpoint{}, false
+	if e.probe(asDst) != nil {
+		return endpoint{}, false
+	}
+	return e, true
 }
 
-// probe learns the fd's type and flags.
-func (e *endpoint) probe() error {
+// connEndpoint is endpointOf for a type known only as a syscall.Conn. Its
+// RawConn is an interface the compiler cannot see through, so this endpoint
+// costs allocations; the common types do not.
+func connEndpoint(sc syscall.Conn, asDst bool) (endpoint, bool) {
+	e := endpoint{sc: sc}
+	switch c := sc.(type) {
+	case net.Conn:
+		e.conn = c
+	case interface{ Name() string }:
+		e.name = c.Name()
+	}
 	var perr error
-	err := e.rc.Control(func(fd uintptr) {
-		var st unix.Stat_t
-		if perr = unix.Fstat(int(fd), &st); perr != nil {
-			return
-		}
-		e.mode = st.Mode & unix.S_IFMT
-		fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
-		if err != nil {
-			perr = err
-			return
-		}
-		e.blocking = fl&unix.O_NONBLOCK == 0
-		e.append = fl&unix.O_APPEND != 0
-		if e.mode == unix.S_IFSOCK {
-			typ, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
-			e.stream = err == nil && typ == unix.SOCK_STREAM
-		}
-	})
-	if err != nil {
+	err := e.controlConn(func(fd uintptr) { perr = e.probeFD(fd, asDst) })
+	if err != nil || perr != nil {
+		return endpoint{}, false
+	}
+	return e, true
+}
+
+// probe learns the fd's type, and what else the type calls for, for endpoints
+// of a concrete type. Their RawConn is devirtualized, so this closure, and e,
+// stay on the stack.
+func (e *endpoint) probe(asDst bool) error {
+	var perr error
+	if err := e.control(func(fd uintptr) { perr = e.probeFD(fd, asDst) }); err != nil {
 		return err
 	}
 	return perr
+}
+
+func (e *endpoint) probeFD(fd uintptr, asDst bool) error {
+	if e.mode == 0 {
+		var st unix.Stat_t
+		if err := unix.Fstat(int(fd), &st); err != nil {
+			return err
+		}
+		e.mode = st.Mode & unix.S_IFMT
+	}
+	switch {
+	case e.isRegular() && asDst:
+		fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
+		e.append = err == nil && fl&unix.O_APPEND != 0
+	case e.isSocket():
+		typ, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
+		e.stream = err == nil && typ == unix.SOCK_STREAM
+	}
+	return nil
+}
+
+// rawIO runs fn as a read (or, with write set, a write) on the endpoint's
+// RawConn: fn returns false to wait, in Go's poller, until the fd is ready.
+func (e *endpoint) rawIO(write bool, fn func(uintptr) bool) error {
+	switch {
+	case e.file != nil:
+		rc, err := e.file.SyscallConn()
+		if err != nil {
+			return err
+		}
+		if write {
+			return rc.Write(fn)
+		}
+		return rc.Read(fn)
+	case e.tcp != nil:
+		rc, err := e.tcp.SyscallConn()
+		if err != nil {
+			return err
+		}
+		if write {
+			return rc.Write(fn)
+		}
+		return rc.Read(fn)
+	case e.uc != nil:
+		rc, err := e.uc.SyscallConn()
+		if err != nil {
+			return err
+		}
+		if write {
+			return rc.Write(fn)
+		}
+		return rc.Read(fn)
+	}
+	rc, err := e.sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	if write {
+		return rc.Write(fn)
+	}
+	return rc.Read(fn)
+}
+
+// control runs fn with the endpoint's fd, held open, as RawConn.Control does,
+// for the endpoints of a concrete type (not sc; see controlConn).
+func (e *endpoint) control(fn func(uintptr)) error {
+	switch {
+	case e.file != nil:
+		rc, err := e.file.SyscallConn()
+		if err != nil {
+			return err
+		}
+		return rc.Control(fn)
+	case e.tcp != nil:
+		rc, err := e.tcp.SyscallConn()
+		if err != nil {
+			return err
+		}
+		return rc.Control(fn)
+	case e.uc != nil:
+		rc, err := e.uc.SyscallConn()
+		if err != nil {
+			return err
+		}
+		return rc.Control(fn)
+	}
+	return errors.ErrUnsupported
+}
+
+// controlConn is control for an endpoint known only as a syscall.Conn.
+func (e *endpoint) controlConn(fn func(uintptr)) error {
+	rc, err := e.sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	return rc.Control(fn)
 }
 
 // syscallErr wraps an errno from a system call the endpoint took part in, the way
@@ -210,11 +355,11 @@ func (p *pump) run() {
 	if p.remain == 0 {
 		return
 	}
-	if p.src.rc == nil {
+	if p.src.raw {
 		p.srcReady(uintptr(p.src.fd))
 		return
 	}
-	if err := p.src.rc.Read(p.onSrc); err != nil && p.srcErr == nil {
+	if err := p.src.rawIO(false, p.onSrc); err != nil && p.srcErr == nil {
 		p.srcErr = err
 	}
 }
@@ -223,16 +368,16 @@ func (p *pump) srcReady(sfd uintptr) bool {
 	p.sfd = int(sfd)
 	for {
 		p.srcWait = false
-		if p.dst.rc == nil {
+		if p.dst.raw {
 			p.dstReady(uintptr(p.dst.fd))
-		} else if err := p.dst.rc.Write(p.onDst); err != nil {
+		} else if err := p.dst.rawIO(true, p.onDst); err != nil {
 			p.dstErr = err
 			return true
 		}
 		if !p.srcWait {
 			return true
 		}
-		if !p.src.blocking {
+		if !p.src.isBlocking(p.sfd) {
 			return false // park in the poller until src is readable
 		}
 		if err := pollWait(p.sfd, unix.POLLIN); err != nil {
@@ -287,7 +432,7 @@ func (p *pump) dstReady(dfd uintptr) bool {
 		}
 		switch {
 		case !dstOK:
-			if !p.dst.blocking {
+			if !p.dst.isBlocking(int(dfd)) {
 				return false // park in the poller until dst is writable
 			}
 			if err := pollWait(int(dfd), unix.POLLOUT); err != nil {

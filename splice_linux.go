@@ -76,9 +76,9 @@ func NewPipe() (*Pipe, error) {
 // end returns the read (or, with w set, the write) end as a splice endpoint.
 func (p *Pipe) end(w bool) endpoint {
 	if w {
-		return endpoint{rc: p.wc, name: p.w.Name(), mode: unix.S_IFIFO}
+		return endpoint{file: p.w, name: p.w.Name(), mode: unix.S_IFIFO, blocking: no}
 	}
-	return endpoint{rc: p.rc, name: p.r.Name(), mode: unix.S_IFIFO}
+	return endpoint{file: p.r, name: p.r.Name(), mode: unix.S_IFIFO, blocking: no}
 }
 
 // ReadFrom implements io.ReaderFrom: it moves everything src yields into the pipe
