@@ -50,3 +50,54 @@ func checkNoKernelPath(t *testing.T, dst io.Writer) {
 		t.Errorf("with splice disabled, kernel paths ran: %v", runs)
 	}
 }
+
+// Copy on the splice path allocates nothing in steady state (io.Copy allocates a
+// 32 KiB buffer per call). Not parallel: AllocsPerRun counts the whole process.
+func TestCopyAllocs(t *testing.T) {
+	const size = 4096
+	data := testutil.Data(size, 50)
+	buf := make([]byte, size)
+	tcpA, tcpB := testutil.TCPPair(t)
+	tcpC, tcpD := testutil.TCPPair(t)
+	r1, w1 := testutil.OSPipePair(t)
+	r2, w2 := testutil.OSPipePair(t)
+	file := testutil.TempFile(t, data)
+	p := newPipe(t)
+	for _, tc := range []struct {
+		name     string
+		feed     func()
+		dst      io.Writer
+		src      io.Reader
+		collect  io.Reader
+		wantPlan splice.Method
+	}{
+		{"pipe-pipe", func() { w1.Write(data) }, w2, r1, r2, splice.MethodSplice},
+		{"tcp-tcp", func() { tcpB.Write(data) }, tcpC, tcpA, tcpD, splice.MethodSplice},
+		{"tcp-splicepipe", func() { tcpB.Write(data) }, p, tcpA, p, splice.MethodSplice},
+		{"file-tcp", func() { file.Seek(0, io.SeekStart) }, tcpC, file, tcpD, splice.MethodSendfile},
+	} {
+		if got := splice.Plan(tc.dst, tc.src); got != tc.wantPlan {
+			t.Errorf("%s: Plan = %v, want %v", tc.name, got, tc.wantPlan)
+		}
+		var failed error
+		run := func() {
+			tc.feed()
+			if _, err := splice.CopyN(tc.dst, tc.src, size); err != nil {
+				failed = err
+				return
+			}
+			if _, err := io.ReadFull(tc.collect, buf); err != nil {
+				failed = err
+			}
+		}
+		run() // warm the pools
+		allocs := testing.AllocsPerRun(100, run)
+		if failed != nil {
+			t.Fatalf("%s: %v", tc.name, failed)
+		}
+		if allocs != 0 {
+			t.Errorf("%s: CopyN allocates %v times per call, want 0", tc.name, allocs)
+		}
+		testutil.Equal(t, data, buf)
+	}
+}
