@@ -20,18 +20,12 @@ import (
 // delivered handed to Copier.Unwritten.
 
 // choose returns the method for a pair of endpoints.
-func choose(s, d *endpoint, src io.Reader, dst io.Writer) Method {
+func choose(s, d *endpoint) Method {
 	if !s.spliceable(false) || !d.spliceable(true) {
 		return MethodReadWrite
 	}
 	if s.isRegular() && d.isRegular() {
-		// os.File.ReadFrom's copy_file_range is the standard library's
-		// in-kernel copy; it needs both sides to be *os.File.
-		_, sf := src.(*os.File)
-		_, df := dst.(*os.File)
-		if sf && df {
-			return MethodCopyFileRange
-		}
+		return MethodCopyFileRange
 	}
 	if s.isRegular() && d.isSocket() {
 		return MethodSendfile
@@ -45,14 +39,14 @@ func (c *Copier) plan(dst io.Writer, src io.Reader) Method {
 	}
 	inner, _ := unwrapLimited(src)
 	s, ok := endpointOf(inner, false)
-	if !ok {
+	if !ok || s.probe(false) != nil {
 		return MethodReadWrite
 	}
 	d, ok := endpointOf(dst, true)
-	if !ok {
+	if !ok || d.probe(true) != nil {
 		return MethodReadWrite
 	}
-	return choose(&s, &d, inner, dst)
+	return choose(&s, &d)
 }
 
 // testHookMethod, set by tests, learns the method each kernelCopy to dst ran and
@@ -77,23 +71,34 @@ func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool)
 	if !ok {
 		return 0, false, nil
 	}
-	m := choose(&s, &d, inner, dst)
+	var m Method
+	var tried triedOps
 	var taken int64 // bytes consumed from src: written, plus any handed to Unwritten
-	switch {
-	case m == MethodReadWrite:
-	case remain == 0:
-		handled = true // nothing to move, as io.Copy from an exhausted LimitedReader
-	case m == MethodCopyFileRange:
-		written, err = c.copyFileRange(dst.(*os.File), inner, remain)
-		taken, handled = written, true
-	case m == MethodSendfile:
-		written, handled, err = c.direct(s, d, opSendfile, remain)
+	if remain != 0 && (s.mode == 0 || d.mode == 0) {
+		m, written, handled, err = c.guess(&s, &d, remain, &tried)
 		taken = written
-	case s.isPipe() || d.isPipe():
-		written, handled, err = c.direct(s, d, opSplice, remain)
-		taken = written
-	default:
-		written, taken, handled, err = c.viaPipe(s, d, dst, remain)
+	}
+	if !handled {
+		if s.probe(false) != nil || d.probe(true) != nil {
+			return 0, false, nil
+		}
+		m = choose(&s, &d)
+		switch {
+		case m == MethodReadWrite:
+		case remain == 0:
+			handled = true // nothing to move, as io.Copy from an exhausted LimitedReader
+		case m == MethodCopyFileRange && !tried.has(opCopyFileRange):
+			written, handled, err = c.direct(s, d, opCopyFileRange, remain)
+			taken = written
+		case m == MethodSendfile && !tried.has(opSendfile):
+			written, handled, err = c.direct(s, d, opSendfile, remain)
+			taken = written
+		case (s.isPipe() || d.isPipe()) && !tried.has(opSplice):
+			written, handled, err = c.direct(s, d, opSplice, remain)
+			taken = written
+		case m == MethodSplice && !s.isPipe() && !d.isPipe():
+			written, taken, handled, err = c.viaPipe(s, d, dst, remain)
+		}
 	}
 	if testHookMethod != nil {
 		testHookMethod(dst, m, handled)
@@ -114,6 +119,50 @@ func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool)
 		return written + more, true, ferr
 	}
 	return written, true, err
+}
+
+// triedOps records the direct system calls the kernel refused for a pair.
+type triedOps uint8
+
+func (t triedOps) has(op pumpOp) bool { return t&(1<<op) != 0 }
+
+// guess copies a pair that has an *os.File of unknown type by trying, before
+// paying for fstat(2), the system call that the likely types call for: sendfile
+// from a file to a stream socket, copy_file_range between two files, splice where
+// either side may be a pipe. A refusal moves no byte and costs one system call,
+// and is remembered in tried; so is a first call that moves nothing from a file
+// (an empty file, or one of procfs, which copy_file_range and sendfile report as
+// empty), which is left to the paths after fstat. handled == false promises that
+// no byte moved.
+func (c *Copier) guess(s, d *endpoint, remain int64, tried *triedOps) (m Method, written int64, handled bool, err error) {
+	maybePipe := func(e *endpoint) bool { return e.mode == 0 || e.isPipe() }
+	maybeFile := func(e *endpoint) bool { return e.mode == 0 || e.isRegular() }
+	try := func(op pumpOp) bool {
+		*tried |= 1 << op
+		written, handled, err = c.direct(*s, *d, op, remain)
+		if handled && written == 0 && err == nil && op != opSplice {
+			handled = false
+		}
+		return handled
+	}
+	switch {
+	case s.isSocket() || d.isSocket() && (!d.stream || s.mode != 0):
+		return MethodReadWrite, 0, false, nil // sockets and unknown files: fstat first
+	case d.isSocket():
+		if try(opSendfile) {
+			return MethodSendfile, written, true, err
+		}
+	case maybeFile(s) && maybeFile(d):
+		if try(opCopyFileRange) {
+			return MethodCopyFileRange, written, true, err
+		}
+	}
+	if maybePipe(s) || maybePipe(d) {
+		if try(opSplice) {
+			return MethodSplice, written, true, err
+		}
+	}
+	return MethodReadWrite, 0, false, nil
 }
 
 // errRefused is how direct and viaPipe report that the kernel refused the path
@@ -139,19 +188,6 @@ func (c *Copier) finish(dst io.Writer, src io.Reader, remain, base int64, lr *io
 	return fc.Copy(dst, src)
 }
 
-// copyFileRange copies between regular files with the standard library's
-// copy_file_range path.
-func (c *Copier) copyFileRange(dst *os.File, src io.Reader, remain int64) (int64, error) {
-	if remain >= 0 {
-		src = &io.LimitedReader{R: src, N: remain}
-	}
-	n, err := dst.ReadFrom(src)
-	if c.Progress != nil && n > 0 {
-		c.Progress(n)
-	}
-	return n, err
-}
-
 var pumpPool = sync.Pool{New: func() any { return newPump() }}
 
 // direct runs one pump from s to d: splice where one of them is a pipe, or
@@ -168,7 +204,7 @@ func (c *Copier) direct(s, d endpoint, op pumpOp, remain int64) (written int64, 
 	for {
 		pm.run()
 		written += pm.written
-		if pm.errno != nil && refused(pm.errno) {
+		if pm.refused() {
 			if written == 0 {
 				return 0, false, nil
 			}
@@ -223,7 +259,7 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) (written, t
 			in.remain = remain
 		}
 		in.run() // once: takes what s has ready, or fails having taken nothing
-		if in.errno != nil && refused(in.errno) {
+		if in.refused() {
 			if taken == 0 {
 				return 0, 0, false, nil
 			}
@@ -252,7 +288,7 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) (written, t
 		}
 		// d failed with bytes in the pipe.
 		stranded := got - out.written
-		if out.errno != nil && refused(out.errno) {
+		if out.refused() {
 			// d refuses splice (a device without splice support, say):
 			// write what the pipe holds through user space, then go on by
 			// read and write.

@@ -34,6 +34,7 @@ func observe(t *testing.T, fn copyFunc, sk, dk testutil.Kind, data []byte, check
 	t.Helper()
 	src := testutil.OpenSource(t, sk, data)
 	dst := testutil.OpenSink(t, dk)
+	watchMethods(dst.W)
 	n, err := fn(dst.W, src.R)
 	o := outcome{N: n, Err: err, LimitN: -1, SrcOff: -1, DstOff: -1}
 	if check != nil {

@@ -94,7 +94,9 @@ func endpointOf(v any, asDst bool) (e endpoint, ok bool) {
 		if x == nil {
 			return e, false
 		}
+		// Its type stays unknown (mode 0) until probe: a copy may guess.
 		e.file, e.name = x, x.Name()
+		return e, true
 	case *net.TCPConn:
 		if x == nil {
 			return e, false
@@ -145,6 +147,9 @@ func connEndpoint(sc syscall.Conn, asDst bool) (endpoint, bool) {
 // of a concrete type. Their RawConn is devirtualized, so this closure, and e,
 // stay on the stack.
 func (e *endpoint) probe(asDst bool) error {
+	if e.mode != 0 || e.raw {
+		return nil // learnt already, or needs no probe
+	}
 	var perr error
 	if err := e.control(func(fd uintptr) { perr = e.probeFD(fd, asDst) }); err != nil {
 		return err
@@ -334,7 +339,8 @@ type pumpOp uint8
 const (
 	opSplice pumpOp = iota
 	opTee
-	opSendfile // src is a regular file, dst a socket
+	opSendfile      // src is a regular file, dst a socket
+	opCopyFileRange // both regular files
 )
 
 // maxChunk bounds one system call; it fits an int on every platform.
@@ -470,6 +476,8 @@ func (p *pump) call(sfd, dfd, n int) (int, error) {
 		return int(m), err
 	case opSendfile:
 		return unix.Sendfile(dfd, sfd, nil, n)
+	case opCopyFileRange:
+		return unix.CopyFileRange(sfd, nil, dfd, nil, n, 0)
 	}
 	return rawSplice(sfd, nil, dfd, nil, n, unix.SPLICE_F_NONBLOCK)
 }
@@ -487,7 +495,13 @@ func (p *pump) err(call string) error {
 		return p.dst.pollErr("write", p.dstErr)
 	case p.errno == nil:
 		return nil
-	case p.op == opSendfile || p.errno == unix.EPIPE || p.src.isPipe() && !p.dst.isPipe():
+	case p.op == opSendfile || p.op == opCopyFileRange || p.errno == unix.EPIPE:
+		return p.dst.syscallErr("write", call, p.errno)
+	}
+	// Blame the side that is not a pipe; learn their types if still unknown.
+	p.src.probe(false)
+	p.dst.probe(true)
+	if p.src.isPipe() && !p.dst.isPipe() {
 		return p.dst.syscallErr("write", call, p.errno)
 	}
 	return p.src.syscallErr("read", call, p.errno)
@@ -512,13 +526,18 @@ func rawSplice(rfd int, roff *int64, wfd int, woff *int64, n int, flags int) (in
 	return int(m), err
 }
 
-// refused reports whether errno from a first splice means that the kernel will not
-// splice between these fds at all (as opposed to a failure of the I/O itself), so
-// that a copy may fall back to read and write.
-func refused(errno error) bool {
-	switch errno {
+// refused reports whether the errno that stopped the pump means that the kernel
+// will not make this system call between these fds at all (as opposed to a
+// failure of the I/O itself), so that a copy may take another path.
+func (p *pump) refused() bool {
+	switch p.errno {
+	case nil:
+		return false
 	case unix.EINVAL, unix.ENOSYS, unix.EPERM, unix.EOPNOTSUPP, unix.EXDEV:
 		return true
+	case unix.EBADF:
+		// copy_file_range's answer for a destination opened with O_APPEND.
+		return p.op == opCopyFileRange
 	}
 	return false
 }

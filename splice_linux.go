@@ -147,7 +147,7 @@ func spliceStream(src, dst endpoint, limit int64) (written int64, handled bool, 
 	pm := newPump()
 	pm.src, pm.dst, pm.remain = src, dst, limit
 	pm.run()
-	if pm.errno != nil && pm.written == 0 && refused(pm.errno) {
+	if pm.written == 0 && pm.refused() {
 		return 0, false, nil
 	}
 	return pm.written, true, pm.err("splice")
