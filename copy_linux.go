@@ -46,6 +46,7 @@ func (c *Copier) plan(dst io.Writer, src io.Reader) Method {
 	if !ok || d.probe(true) != nil {
 		return MethodReadWrite
 	}
+	d.learnAppend()
 	return choose(&s, &d)
 }
 
@@ -128,8 +129,8 @@ func (t triedOps) has(op pumpOp) bool { return t&(1<<op) != 0 }
 
 // guess copies a pair that has an *os.File of unknown type by trying, before
 // paying for fstat(2), the system call that the likely types call for: sendfile
-// from a file to a stream socket, copy_file_range between two files, splice where
-// either side may be a pipe. A refusal moves no byte and costs one system call,
+// from a file to a socket, copy_file_range between two files, splice where either
+// side may be a pipe. A refusal moves no byte and costs one system call,
 // and is remembered in tried; so is a first call that moves nothing from a file
 // (an empty file, or one of procfs, which copy_file_range and sendfile report as
 // empty), which is left to the paths after fstat. handled == false promises that
@@ -146,8 +147,13 @@ func (c *Copier) guess(s, d *endpoint, remain int64, tried *triedOps) (m Method,
 		return handled
 	}
 	switch {
-	case s.isSocket() || d.isSocket() && (!d.stream || s.mode != 0):
-		return MethodReadWrite, 0, false, nil // sockets and unknown files: fstat first
+	case s.isSocket():
+		// To a pipe one splice would do, but to a file (a download, more
+		// common) the failed guess would cost as much as fstat, which is
+		// needed anyway to rule out a datagram socket.
+		return MethodReadWrite, 0, false, nil
+	case !d.spliceable(true):
+		return MethodReadWrite, 0, false, nil // datagram sockets: never splice
 	case d.isSocket():
 		if try(opSendfile) {
 			return MethodSendfile, written, true, err

@@ -37,7 +37,7 @@ type endpoint struct {
 
 	mode     uint32 // S_IFMT bits from fstat(2)
 	blocking tristate
-	append   bool // O_APPEND, learnt for regular files only: splice(2) refuses such a destination
+	append   bool // O_APPEND, learnt by Plan only: splice(2) refuses such a destination, and a copy learns that from the refusal
 	stream   bool // a SOCK_STREAM socket (other socket types keep message boundaries)
 }
 
@@ -166,14 +166,22 @@ func (e *endpoint) probeFD(fd uintptr, asDst bool) error {
 		e.mode = st.Mode & unix.S_IFMT
 	}
 	switch {
-	case e.isRegular() && asDst:
-		fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
-		e.append = err == nil && fl&unix.O_APPEND != 0
 	case e.isSocket():
 		typ, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
 		e.stream = err == nil && typ == unix.SOCK_STREAM
 	}
 	return nil
+}
+
+// learnAppend learns whether a regular file was opened with O_APPEND.
+func (e *endpoint) learnAppend() {
+	if !e.isRegular() {
+		return
+	}
+	e.control(func(fd uintptr) {
+		fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
+		e.append = err == nil && fl&unix.O_APPEND != 0
+	})
 }
 
 // rawIO runs fn as a read (or, with write set, a write) on the endpoint's
