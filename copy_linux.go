@@ -75,7 +75,15 @@ func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool)
 	var m Method
 	var tried triedOps
 	var taken int64 // bytes consumed from src: written, plus any handed to Unwritten
-	if remain != 0 && (s.mode == 0 || d.mode == 0) {
+	switch {
+	case remain == 0:
+	case s.isSocket() && s.stream && d.mode == 0:
+		// From a stream socket to an *os.File, the engine's pipe serves
+		// whatever the file is, as the standard library's does: no fstat.
+		m = MethodSplice
+		written, taken, handled, err = c.viaPipe(s, d, dst, remain)
+		tried |= triedVia
+	case s.mode == 0 || d.mode == 0:
 		m, written, handled, err = c.guess(&s, &d, remain, &tried)
 		taken = written
 	}
@@ -97,7 +105,7 @@ func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool)
 		case (s.isPipe() || d.isPipe()) && !tried.has(opSplice):
 			written, handled, err = c.direct(s, d, opSplice, remain)
 			taken = written
-		case m == MethodSplice && !s.isPipe() && !d.isPipe():
+		case m == MethodSplice && !s.isPipe() && !d.isPipe() && tried&triedVia == 0:
 			written, taken, handled, err = c.viaPipe(s, d, dst, remain)
 		}
 	}
@@ -122,8 +130,11 @@ func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool)
 	return written, true, err
 }
 
-// triedOps records the direct system calls the kernel refused for a pair.
+// triedOps records the paths the kernel refused for a pair: direct system calls
+// by op, and triedVia for the engine's pipe.
 type triedOps uint8
+
+const triedVia triedOps = 1 << 7
 
 func (t triedOps) has(op pumpOp) bool { return t&(1<<op) != 0 }
 
@@ -147,13 +158,8 @@ func (c *Copier) guess(s, d *endpoint, remain int64, tried *triedOps) (m Method,
 		return handled
 	}
 	switch {
-	case s.isSocket():
-		// To a pipe one splice would do, but to a file (a download, more
-		// common) the failed guess would cost as much as fstat, which is
-		// needed anyway to rule out a datagram socket.
-		return MethodReadWrite, 0, false, nil
-	case !d.spliceable(true):
-		return MethodReadWrite, 0, false, nil // datagram sockets: never splice
+	case s.isSocket() || !d.spliceable(true):
+		return MethodReadWrite, 0, false, nil // datagram sockets: fstat first
 	case d.isSocket():
 		if try(opSendfile) {
 			return MethodSendfile, written, true, err
