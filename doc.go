@@ -31,6 +31,14 @@
 //
 // # What this package offers
 //
+// Copy and CopyN are drop-in replacements for io.Copy and io.CopyN: same count,
+// same errors, same LimitedReader.N and file offsets, and no bytes through user
+// space wherever both sides are file descriptors. They splice directly where
+// either side is a pipe, through a pooled pipe between sockets and files, and use
+// sendfile(2) from files to sockets and copy_file_range(2) between files; Plan
+// tells which. Copier adds progress reports, hands back the bytes a failing
+// destination did not take, and sizes or disables the pipe.
+//
 // Splice, Tee and Vmsplice are thin wrappers over the system calls on raw fds,
 // with EINTR retried and errors wrapped as *os.SyscallError. Pipe is a kernel pipe
 // as a Go type: both ends are registered with Go's poller, so its reads, writes,
