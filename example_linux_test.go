@@ -126,3 +126,25 @@ func ExamplePipe_Tee() {
 	// one stream, two readers
 	// one stream, two readers
 }
+
+// Plan tells which path Copy takes for a pair, without moving data.
+func ExamplePlan() {
+	f, err := os.CreateTemp("", "splice-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	p, err := splice.NewPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+	fmt.Println(splice.Plan(p, f))
+	fmt.Println(splice.Plan(f, f))
+	fmt.Println(splice.Plan(io.Discard, f))
+	// Output:
+	// splice
+	// copy_file_range
+	// read/write
+}

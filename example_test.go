@@ -1,6 +1,7 @@
 package splice_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -50,4 +51,74 @@ func ExamplePipe_ReadFrom() {
 	n, err := p.ReadFrom(lr)
 	fmt.Println(n, err, lr.N, p.Buffered())
 	// Output: 11 <nil> 0 11
+}
+
+// Copy is io.Copy: here from a file into a pipe (one splice on Linux) and out of
+// the pipe to standard output.
+func ExampleCopy() {
+	f, err := os.CreateTemp("", "splice-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	f.WriteString("copied without passing through the program\n")
+	f.Seek(0, io.SeekStart)
+
+	p, err := splice.NewPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+	n, err := splice.Copy(p, f)
+	p.CloseWrite()
+	fmt.Println(n, err)
+	splice.Copy(os.Stdout, p)
+	// Output:
+	// 43 <nil>
+	// copied without passing through the program
+}
+
+// CopyN is io.CopyN: exactly n bytes, or io.EOF if the source ends first.
+func ExampleCopyN() {
+	var b strings.Builder
+	n, err := splice.CopyN(&b, strings.NewReader("0123456789"), 4)
+	fmt.Println(n, err, b.String())
+	n, err = splice.CopyN(&b, strings.NewReader("xy"), 4)
+	fmt.Println(n, err, b.String())
+	// Output:
+	// 4 <nil> 0123
+	// 2 EOF 0123xy
+}
+
+// A Copier reports progress, and hands back what a failing destination did not
+// take. (A source with a WriteTo method, such as *strings.Reader, keeps the bytes
+// its destination refused: Copy calls that method, as io.Copy does.)
+func ExampleCopier() {
+	var got []string
+	c := &splice.Copier{
+		Progress:  func(n int64) { got = append(got, fmt.Sprint("progress ", n)) },
+		Unwritten: func(b []byte) { got = append(got, fmt.Sprintf("unwritten %q", b)) },
+	}
+	dst := &limitedWriter{room: 5}
+	n, err := c.Copy(dst, io.LimitReader(strings.NewReader("hello, world"), 100))
+	fmt.Println(n, err)
+	fmt.Println(strings.Join(got, "\n"))
+	// Output:
+	// 5 full
+	// progress 5
+	// unwritten ", world"
+}
+
+// limitedWriter accepts room bytes, then fails.
+type limitedWriter struct{ room int }
+
+func (w *limitedWriter) Write(b []byte) (int, error) {
+	if len(b) <= w.room {
+		w.room -= len(b)
+		return len(b), nil
+	}
+	n := w.room
+	w.room = 0
+	return n, errors.New("full")
 }
