@@ -299,6 +299,9 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) (written, t
 			continue
 		}
 		// d failed with bytes in the pipe.
+		if c.Progress != nil && out.written > 0 {
+			c.Progress(written)
+		}
 		stranded := got - out.written
 		if out.refused() {
 			// d refuses splice (a device without splice support, say):

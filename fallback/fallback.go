@@ -113,11 +113,11 @@ func (c *Copier) ReadWrite(dst io.Writer, src io.Reader) (written int64, err err
 				werr = io.ErrShortWrite
 			}
 			if werr != nil {
-				if c.Unwritten != nil {
-					c.Unwritten(buf[nw:nr])
-				}
 				if c.Progress != nil && nw > 0 {
 					c.Progress(written)
+				}
+				if c.Unwritten != nil {
+					c.Unwritten(buf[nw:nr])
 				}
 				return written, werr
 			}
