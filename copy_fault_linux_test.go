@@ -13,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"golang.org/x/sys/unix"
+
 	"github.com/splicekit/splice"
 	"github.com/splicekit/splice/internal/testutil"
 )
@@ -380,5 +384,96 @@ func TestCopyBlockingSrcDoesNotSpin(t *testing.T) {
 	}
 	if cpu > wall/4 {
 		t.Errorf("used %v of CPU in %v while waiting for a slow producer: spinning?", cpu, wall)
+	}
+}
+
+// Urgent (out-of-band) data on a TCP socket stops splice at its mark with EAGAIN
+// while poll reports the socket readable. Copy must neither spin nor stall, and
+// must end where io.Copy's reads end.
+func TestCopyTCPUrgentData(t *testing.T) {
+	t.Parallel()
+	type result struct {
+		N   int64
+		Err error
+		Got string
+	}
+	run := func(t *testing.T, name string) result {
+		conn, peer := testutil.TCPPair(t)
+		peer.Write([]byte("abc"))
+		rc, _ := peer.SyscallConn()
+		var serr error
+		rc.Control(func(fd uintptr) { serr = unix.Send(int(fd), []byte("!"), unix.MSG_OOB) })
+		if serr != nil {
+			t.Skipf("cannot send urgent data: %v", serr)
+		}
+		peer.Write([]byte("def"))
+		peer.CloseWrite()
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		dst := testutil.OpenSink(t, testutil.OSPipe)
+		var r result
+		cpu0, wall0 := cpuTime(t), time.Now()
+		switch name {
+		case "io.Copy":
+			r.N, r.Err = io.Copy(dst.W, conn)
+		case "splice.Copy":
+			r.N, r.Err = splice.Copy(dst.W, conn)
+		default:
+			p := newPipe(t)
+			wait := drain(t, p)
+			r.N, r.Err = p.ReadFrom(conn)
+			p.CloseWrite()
+			got, _ := wait()
+			dst.W.Write(got)
+		}
+		if cpu, wall := cpuTime(t)-cpu0, time.Since(wall0); cpu > time.Second {
+			t.Errorf("%s used %v of CPU in %v", name, cpu, wall)
+		}
+		r.Got = string(dst.Bytes())
+		return r
+	}
+	want := run(t, "io.Copy")
+	t.Logf("io.Copy: %+v", want)
+	for _, name := range []string{"splice.Copy", "Pipe.ReadFrom"} {
+		if diff := cmp.Diff(want, run(t, name), cmpopts.EquateErrors()); diff != "" {
+			t.Errorf("%s differs from io.Copy (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
+// A LimitedReader with N <= 0 yields nothing, as io.Copy has it.
+func TestPipeReadFromExhaustedLimit(t *testing.T) {
+	t.Parallel()
+	p := newPipe(t)
+	f := testutil.TempFile(t, []byte("nothing to see"))
+	for _, n := range []int64{0, -1} {
+		lr := &io.LimitedReader{R: f, N: n}
+		if got, err := p.ReadFrom(lr); got != 0 || err != nil || lr.N != n {
+			t.Errorf("ReadFrom(N=%d) = %d, %v, N=%d; want 0, nil, N unchanged", n, got, err, lr.N)
+		}
+	}
+	if p.Buffered() != 0 {
+		t.Errorf("pipe holds %d bytes", p.Buffered())
+	}
+}
+
+// A pipe copied into itself would cycle its bytes forever: refused with EINVAL.
+func TestPipeSelfCopy(t *testing.T) {
+	t.Parallel()
+	p := newPipe(t)
+	p.Write([]byte("abc"))
+	for name, call := range map[string]func() (int64, error){
+		"WriteTo(p)":          func() (int64, error) { return p.WriteTo(p) },
+		"ReadFrom(p)":         func() (int64, error) { return p.ReadFrom(p) },
+		"WriteTo(p.Writer())": func() (int64, error) { return p.WriteTo(p.Writer()) },
+		"ReadFrom(p.Reader())": func() (int64, error) {
+			return p.ReadFrom(p.Reader())
+		},
+	} {
+		if n, err := call(); n != 0 || !errors.Is(err, syscall.EINVAL) {
+			t.Errorf("%s = %d, %v; want 0, EINVAL", name, n, err)
+		}
+	}
+	if p.Buffered() != 3 {
+		t.Errorf("pipe holds %d bytes, want 3", p.Buffered())
 	}
 }

@@ -67,7 +67,9 @@ func TestCopyMatchesIOCopy(t *testing.T) {
 	t.Parallel()
 	sizes := testutil.Sizes(1 << 20)
 	if testing.Short() || raceEnabled {
-		sizes = []int{0, 1, 4097, 65537, 1<<20 + 1, testutil.BigSize}
+		// The race detector's memory grows past 20 GiB with the megabyte
+		// sizes: the plain run (see README) covers those.
+		sizes = []int{0, 1, 4097, 65537}
 	}
 	for _, sk := range testutil.SourceKinds() {
 		for _, dk := range testutil.SinkKinds() {

@@ -6,7 +6,8 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"sync"
+	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -276,10 +277,20 @@ func (e *endpoint) syscallErr(op, call string, errno error) error {
 // closing). Network connections already wrap these in *net.OpError; os.File
 // returns them bare, and os itself maps "use of closed file" to os.ErrClosed.
 func (e *endpoint) pollErr(op string, err error) error {
-	if err == nil || e.conn != nil {
+	if err == nil {
 		return err
 	}
-	if err == errFileClosing() {
+	if e.conn != nil {
+		// The net RawConn says "raw-read" or "raw-write"; the conn's own
+		// methods say "read" or "write".
+		if oe, ok := err.(*net.OpError); ok && strings.HasPrefix(oe.Op, "raw-") {
+			c := *oe
+			c.Op = op
+			return &c
+		}
+		return err
+	}
+	if fc := errFileClosing(); fc != nil && err == fc {
 		err = os.ErrClosed
 	}
 	return e.wrap(op, err)
@@ -288,28 +299,43 @@ func (e *endpoint) pollErr(op string, err error) error {
 func (e *endpoint) wrap(op string, err error) error {
 	switch {
 	case e.conn != nil:
-		return &net.OpError{Op: op, Net: e.conn.LocalAddr().Network(), Source: e.conn.LocalAddr(), Addr: e.conn.RemoteAddr(), Err: err}
+		oe := &net.OpError{Op: op, Source: e.conn.LocalAddr(), Addr: e.conn.RemoteAddr(), Err: err}
+		switch {
+		case oe.Source != nil:
+			oe.Net = oe.Source.Network()
+		case oe.Addr != nil:
+			oe.Net = oe.Addr.Network()
+		}
+		return oe
 	case e.name != "":
 		return &os.PathError{Op: op, Path: e.name, Err: err}
 	}
 	return err
 }
 
-// errFileClosing is the unexported sentinel (internal/poll.ErrFileClosing) that an
-// os.File's RawConn returns once the file is closed; learnt once, from a real file.
-var errFileClosing = sync.OnceValue(func() error {
+// errFileClosing returns the unexported sentinel (internal/poll.ErrFileClosing)
+// that an os.File's RawConn returns once the file is closed, learnt from a real
+// file the first time it is needed. A failure to learn it (no fds left) is not
+// cached.
+func errFileClosing() error {
+	if err := fileClosing.Load(); err != nil {
+		return *err
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return errors.New("use of closed file")
+		return nil
 	}
 	w.Close()
 	rc, _ := r.SyscallConn()
 	r.Close()
-	if err := rc.Control(func(uintptr) {}); err != nil {
-		return err
+	err = rc.Control(func(uintptr) {})
+	if err != nil {
+		fileClosing.Store(&err)
 	}
-	return errors.New("use of closed file")
-})
+	return err
+}
+
+var fileClosing atomic.Pointer[error]
 
 // A pump moves bytes from src to dst with splice(2), tee(2) or sendfile(2),
 // holding src's read lock and dst's write lock for the whole transfer, as
@@ -457,11 +483,15 @@ func (p *pump) dstReady(dfd uintptr) bool {
 			p.srcWait = true
 			return true
 		default:
-			// Both sides became ready after the call failed: retry, yielding
-			// if it keeps happening so that a kernel corner case cannot spin.
+			// Both sides ready, yet EAGAIN. Once may be a race; again and again
+			// means the kernel will not splice what is there (urgent data on a
+			// TCP socket stops splice at its mark): report a refusal, so that
+			// read and write take over from exactly here.
 			if spurious++; spurious > 3 {
-				runtime.Gosched()
+				p.errno = unix.EOPNOTSUPP
+				return true
 			}
+			runtime.Gosched()
 		}
 	}
 	return true

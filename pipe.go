@@ -1,6 +1,9 @@
 package splice
 
-import "os"
+import (
+	"io"
+	"os"
+)
 
 // The Pipe methods that are the same on every system.
 
@@ -18,9 +21,22 @@ func (p *Pipe) Writer() *os.File { return p.w }
 func (p *Pipe) Read(b []byte) (int, error) { return p.r.Read(b) }
 
 // Write writes b, waiting for room as needed; the write is atomic when len(b) is
-// at most PIPE_BUF (4096 bytes). Writing to a pipe whose read end is closed fails
+// at most PIPE_BUF (4096 bytes on Linux, 512 on Darwin and the BSDs). Writing to a pipe whose read end is closed fails
 // with an error matching syscall.EPIPE (on Linux and the BSDs).
-func (p *Pipe) Write(b []byte) (int, error) { return p.w.Write(b) }
+func (p *Pipe) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	return n, p.closing("write", err)
+}
+
+// closing replaces err by os.ErrClosed when p was closed under the operation:
+// Close closes the read end first, and a writer woken by that sees EPIPE before
+// it sees its own end closed.
+func (p *Pipe) closing(op string, err error) error {
+	if err != nil && err != io.EOF && p.closed.Load() {
+		return &os.PathError{Op: op, Path: "pipe", Err: os.ErrClosed}
+	}
+	return err
+}
 
 // CloseWrite closes the write end: once the buffered bytes are read, readers see
 // EOF. Calling it again returns an error matching os.ErrClosed.

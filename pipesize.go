@@ -14,8 +14,9 @@ import (
 // A Linux pipe holds a ring of page-sized slots: 16 by default (64 KiB with 4 KiB
 // pages). F_SETPIPE_SZ changes the number of slots; the kernel rounds the request up
 // to a power-of-two number of pages, refuses unprivileged requests above
-// /proc/sys/fs/pipe-max-size with EPERM, and silently caps pipes at one page once a
-// user has exceeded /proc/sys/fs/pipe-user-pages-soft. A bigger pipe means fewer
+// /proc/sys/fs/pipe-max-size with EPERM, and silently gives new pipes a minimal
+// size (one or two pages, by kernel version) once a user has exceeded
+// /proc/sys/fs/pipe-user-pages-soft. A bigger pipe means fewer
 // splice calls per byte; past 1 MiB the gain is lost in cache misses, which is why
 // the standard library and this package both aim for 1 MiB.
 
@@ -36,7 +37,8 @@ var procPipeMaxSize = "/proc/sys/fs/pipe-max-size"
 // MaxPipeSize returns the largest capacity an unprivileged process may give a pipe:
 // the value of /proc/sys/fs/pipe-max-size on Linux, read once, or 1 MiB (the
 // kernel's default) when that file cannot be read. On other systems it returns
-// 64 KiB, the size their pipes grow to.
+// 64 KiB, the size pipes grow to on Darwin and the BSDs (Windows sizes its pipes
+// otherwise).
 func MaxPipeSize() int { return maxPipeSize() }
 
 var maxPipeSize = sync.OnceValue(func() int {
@@ -55,6 +57,9 @@ func readMaxPipeSize(path string) int {
 	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil || n < uint64(os.Getpagesize()) || n > maxPipeRequest {
 		return linuxDefaultMaxPipeSize
+	}
+	if n > math.MaxInt {
+		return 1 << 30 // 2 GiB on a 32-bit system: the largest power of two an int holds
 	}
 	return int(n)
 }

@@ -45,7 +45,11 @@ func Splice(rfd int, roff *int64, wfd int, woff *int64, n int, flags Flags) (int
 // to them.
 //
 // One goroutine may read (Read, WriteTo, Tee) while another writes (Write,
-// ReadFrom); Close may be called from any goroutine and wakes both.
+// ReadFrom). Close may be called from any goroutine: it wakes operations waiting
+// on p's own ends. While a ReadFrom, WriteTo or Tee waits on its other side (an
+// idle socket, a full destination), it holds p's end, and Close waits until that
+// side is ready or its deadline passes, as os.File.Close waits for operations in
+// progress; set a deadline on the other side to bound it.
 type Pipe struct {
 	r, w   *os.File
 	rc, wc syscall.RawConn
@@ -91,28 +95,39 @@ func (p *Pipe) end(w bool) endpoint {
 // a pooled buffer.
 func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
 	inner, lr := unwrapLimited(src)
+	if lr != nil && lr.N <= 0 {
+		return 0, nil // as io.Copy from an exhausted LimitedReader
+	}
+	if p.owns(inner) {
+		return 0, errSelf("readfrom")
+	}
+	var n int64
 	if e, ok := endpointOf(inner, false); ok && e.spliceable(false) {
 		limit := int64(-1)
 		if lr != nil {
 			limit = lr.N
 		}
-		n, handled, err := spliceStream(e, p.end(true), limit)
+		var handled bool
+		var err error
+		n, handled, err = spliceStream(e, p.end(true), limit)
 		if lr != nil {
 			lr.N -= n
 		}
 		if testHookSplice != nil {
 			testHookSplice(p, handled)
 		}
-		if handled {
-			return n, err
+		if handled && err != errRefused {
+			return n, p.closing("readfrom", err)
 		}
+		// Refused, at first or part way: read and write from here on.
 	}
 	// Fail before taking bytes from src that could not be written.
 	if err := p.wc.Control(func(uintptr) {}); err != nil {
 		e := p.end(true)
-		return 0, e.pollErr("write", err)
+		return n, e.pollErr("write", err)
 	}
-	return fallback.ReadWrite(p.w, src)
+	m, err := fallback.ReadWrite(p.w, src)
+	return n + m, p.closing("readfrom", err)
 }
 
 // WriteTo implements io.WriterTo: it moves the pipe's contents to dst until the
@@ -122,16 +137,39 @@ func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
 // dst (a file opened with O_APPEND, say), it reads and writes through a pooled
 // buffer.
 func (p *Pipe) WriteTo(dst io.Writer) (int64, error) {
+	if p.owns(dst) {
+		return 0, errSelf("writeto")
+	}
+	var n int64
 	if e, ok := endpointOf(dst, true); ok && e.spliceable(true) {
-		n, handled, err := spliceStream(p.end(false), e, -1)
+		var handled bool
+		var err error
+		n, handled, err = spliceStream(p.end(false), e, -1)
 		if testHookSplice != nil {
 			testHookSplice(p, handled)
 		}
-		if handled {
-			return n, err
+		if handled && err != errRefused {
+			return n, p.closing("writeto", err)
 		}
 	}
-	return fallback.ReadWrite(dst, p.r)
+	m, err := fallback.ReadWrite(dst, p.r)
+	return n + m, p.closing("writeto", err)
+}
+
+// owns reports whether v is p or one of its ends: a copy between a pipe and
+// itself would cycle its own bytes forever.
+func (p *Pipe) owns(v any) bool {
+	switch x := v.(type) {
+	case *Pipe:
+		return x == p
+	case *os.File:
+		return x == p.r || x == p.w
+	}
+	return false
+}
+
+func errSelf(op string) error {
+	return &os.PathError{Op: op, Path: "pipe", Err: os.NewSyscallError("splice", unix.EINVAL)}
 }
 
 // testHookSplice, set by tests, learns whether a ReadFrom or WriteTo on p spliced
@@ -142,13 +180,22 @@ var testHookSplice func(p *Pipe, handled bool)
 // limit bytes have moved (limit < 0: no limit).
 //
 // handled == false promises that no byte was moved: the kernel refused to splice
-// between these fds, and the caller may copy with read and write instead.
+// between these fds, and the caller may copy with read and write instead. A
+// refusal after bytes moved returns errRefused, and the caller goes on the same
+// way from there.
 func spliceStream(src, dst endpoint, limit int64) (written int64, handled bool, err error) {
-	pm := newPump()
-	pm.src, pm.dst, pm.remain = src, dst, limit
+	pm := pumpPool.Get().(*pump)
+	defer func() {
+		pm.src, pm.dst = endpoint{}, endpoint{}
+		pumpPool.Put(pm)
+	}()
+	pm.src, pm.dst, pm.op, pm.once, pm.remain = src, dst, opSplice, false, limit
 	pm.run()
-	if pm.written == 0 && pm.refused() {
+	switch {
+	case pm.refused() && pm.written == 0:
 		return 0, false, nil
+	case pm.refused():
+		return pm.written, true, errRefused
 	}
 	return pm.written, true, pm.err("splice")
 }
@@ -167,8 +214,9 @@ func (p *Pipe) Size() int {
 // two pages. The kernel refuses, with errors matching syscall.EPERM, sizes above
 // MaxPipeSize for unprivileged processes and any growth once the user's pipe
 // quota (/proc/sys/fs/pipe-user-pages-hard) is spent; it refuses with
-// syscall.EBUSY to shrink the pipe below the bytes it holds. On error the size is
-// unchanged.
+// syscall.EBUSY to shrink the pipe below what it holds, counted in page slots, not
+// bytes: a few spliced or vmspliced bytes can take a slot each. On error the size
+// is unchanged.
 func (p *Pipe) SetSize(n int) (int, error) {
 	if n <= 0 || roundPipeSize(n) == 0 {
 		return p.Size(), fmt.Errorf("splice: invalid pipe size %d: %w", n, os.NewSyscallError("fcntl", unix.EINVAL))
@@ -201,7 +249,7 @@ func (e *sizeError) Error() string {
 		return fmt.Sprintf("splice: pipe size %d refused (capacity stays %d): above pipe-max-size (%d), or the user's pipe quota is spent: %v",
 			e.want, e.have, e.limit, e.err)
 	}
-	return fmt.Sprintf("splice: cannot shrink pipe to %d bytes: it holds %d bytes (capacity stays %d): %v",
+	return fmt.Sprintf("splice: cannot shrink pipe to %d bytes: its %d buffered bytes take more slots (capacity stays %d): %v",
 		e.want, e.buffered, e.have, e.err)
 }
 

@@ -53,10 +53,43 @@ func NewPipe() (*Pipe, error) {
 }
 
 // ReadFrom implements io.ReaderFrom by reading from src and writing to the pipe.
-func (p *Pipe) ReadFrom(src io.Reader) (int64, error) { return fallback.ReadWrite(p.w, src) }
+func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
+	if lr, ok := src.(*io.LimitedReader); ok && lr.N <= 0 {
+		return 0, nil
+	}
+	if p.owns(src) {
+		return 0, &os.PathError{Op: "readfrom", Path: "pipe", Err: errors.ErrUnsupported}
+	}
+	// Fail before taking bytes from src that could not be written.
+	rc, err := p.w.SyscallConn()
+	if err == nil {
+		err = rc.Control(func(uintptr) {})
+	}
+	if err != nil {
+		return 0, &os.PathError{Op: "write", Path: p.w.Name(), Err: os.ErrClosed}
+	}
+	return fallback.ReadWrite(p.w, src)
+}
 
 // WriteTo implements io.WriterTo by reading from the pipe and writing to dst.
-func (p *Pipe) WriteTo(dst io.Writer) (int64, error) { return fallback.ReadWrite(dst, p.r) }
+func (p *Pipe) WriteTo(dst io.Writer) (int64, error) {
+	if p.owns(dst) {
+		return 0, &os.PathError{Op: "writeto", Path: "pipe", Err: errors.ErrUnsupported}
+	}
+	return fallback.ReadWrite(dst, p.r)
+}
+
+// owns reports whether v is p or one of its ends: a copy between a pipe and
+// itself would cycle its own bytes forever.
+func (p *Pipe) owns(v any) bool {
+	switch x := v.(type) {
+	case *Pipe:
+		return x == p
+	case *os.File:
+		return x == p.r || x == p.w
+	}
+	return false
+}
 
 // Tee needs tee(2): here it returns an error matching errors.ErrUnsupported.
 func (p *Pipe) Tee(dst *Pipe, n int) (int64, error) { return 0, unsupported("tee") }

@@ -127,7 +127,17 @@ func TestSpliceRawErrors(t *testing.T) {
 
 func TestTeeRaw(t *testing.T) {
 	t.Parallel()
-	r1, w1 := rawPipe(t, 0)
+	var p1 [2]int
+	if err := unix.Pipe2(p1[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	r1, w1 := p1[0], p1[1]
+	t.Cleanup(func() {
+		unix.Close(r1)
+		if w1 >= 0 {
+			unix.Close(w1)
+		}
+	})
 	r2, w2 := rawPipe(t, unix.O_NONBLOCK)
 	data := testutil.Data(3000, 21)
 	unix.Write(w1, data)
@@ -148,8 +158,10 @@ func TestTeeRaw(t *testing.T) {
 	_, err = splice.Tee(fileFD(t, f), w2, 10, 0)
 	wantSyscallErr(t, err, "tee", syscall.EINVAL)
 
-	// No writers and empty: 0.
+	// No writers and empty: 0. (w1 is closed here; the cleanup's second close
+	// must not hit an fd another parallel test has since been given.)
 	unix.Close(w1)
+	w1 = -1
 	if n, err := splice.Tee(r1, w2, 10, 0); n != 0 || err != nil {
 		t.Errorf("Tee from a drained pipe without writers = %d, %v; want 0, nil", n, err)
 	}

@@ -17,7 +17,10 @@ import (
 // non-blocking or flags include NonBlock; (*Pipe).Tee integrates with the poller.
 func Tee(rfd, wfd int, n int, flags Flags) (int64, error) {
 	for {
-		m, err := unix.Tee(rfd, wfd, n, int(flags))
+		// x/sys builds Tee's int64 from two registers on 32-bit systems,
+		// the upper one garbage: the count is an int.
+		m64, err := unix.Tee(rfd, wfd, n, int(flags))
+		m := int(m64)
 		if err == unix.EINTR {
 			continue
 		}
@@ -48,7 +51,7 @@ func (p *Pipe) Tee(dst *Pipe, n int) (int64, error) {
 	pm.src, pm.dst, pm.remain, pm.op, pm.once = p.end(false), dst.end(true), int64(n), opTee, true
 	pm.run()
 	if err := pm.err("tee"); err != nil {
-		return pm.written, err
+		return pm.written, p.closing("tee", err)
 	}
 	if pm.eof {
 		return 0, io.EOF
