@@ -131,12 +131,7 @@ func TestCopyToAppendFile(t *testing.T) {
 	for _, sk := range []testutil.Kind{testutil.File, testutil.OSPipe, testutil.TCP, testutil.Pipe} {
 		t.Run(sk.String(), func(t *testing.T) {
 			t.Parallel()
-			f, err := os.OpenFile(t.TempDir()+"/log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			f.Write([]byte("head:"))
+			f := appendFile(t, "head:")
 			src := testutil.OpenSource(t, sk, data)
 			if got := splice.Plan(f, src.R); got != splice.MethodReadWrite {
 				t.Errorf("Plan = %v, want read/write", got)

@@ -61,3 +61,15 @@ func isClosed(err error) bool {
 	pe, ok := err.(*os.PathError)
 	return ok && pe.Err == os.ErrClosed
 }
+
+// owns reports whether v is p or one of its ends: a copy between a pipe and
+// itself would cycle its own bytes forever.
+func (p *Pipe) owns(v any) bool {
+	switch x := v.(type) {
+	case *Pipe:
+		return x == p
+	case *os.File:
+		return x == p.r || x == p.w
+	}
+	return false
+}

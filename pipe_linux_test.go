@@ -378,6 +378,20 @@ func TestPipeDeadlines(t *testing.T) {
 	}
 }
 
+// appendFile returns a file opened with O_APPEND that holds head.
+func appendFile(t *testing.T, head string) *os.File {
+	t.Helper()
+	f, err := os.OpenFile(t.TempDir()+"/log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	if _, err := f.WriteString(head); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 type zeros struct{}
 
 func (zeros) Read(b []byte) (int, error) { clear(b); return len(b), nil }
@@ -519,12 +533,7 @@ func TestPipeReadFromNoReaderKeepsSource(t *testing.T) {
 // still deliver every byte.
 func TestPipeWriteToAppendFile(t *testing.T) {
 	t.Parallel()
-	f, err := os.OpenFile(t.TempDir()+"/log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	f.Write([]byte("head:"))
+	f := appendFile(t, "head:")
 	p := newPipe(t)
 	p.Write([]byte("tail"))
 	p.CloseWrite()

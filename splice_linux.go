@@ -156,18 +156,6 @@ func (p *Pipe) WriteTo(dst io.Writer) (int64, error) {
 	return n + m, p.closing("writeto", err)
 }
 
-// owns reports whether v is p or one of its ends: a copy between a pipe and
-// itself would cycle its own bytes forever.
-func (p *Pipe) owns(v any) bool {
-	switch x := v.(type) {
-	case *Pipe:
-		return x == p
-	case *os.File:
-		return x == p.r || x == p.w
-	}
-	return false
-}
-
 func errSelf(op string) error {
 	return &os.PathError{Op: op, Path: "pipe", Err: os.NewSyscallError("splice", unix.EINVAL)}
 }

@@ -79,18 +79,6 @@ func (p *Pipe) WriteTo(dst io.Writer) (int64, error) {
 	return fallback.ReadWrite(dst, p.r)
 }
 
-// owns reports whether v is p or one of its ends: a copy between a pipe and
-// itself would cycle its own bytes forever.
-func (p *Pipe) owns(v any) bool {
-	switch x := v.(type) {
-	case *Pipe:
-		return x == p
-	case *os.File:
-		return x == p.r || x == p.w
-	}
-	return false
-}
-
 // Tee needs tee(2): here it returns an error matching errors.ErrUnsupported.
 func (p *Pipe) Tee(dst *Pipe, n int) (int64, error) { return 0, unsupported("tee") }
 
