@@ -39,11 +39,11 @@ func (c *Copier) plan(dst io.Writer, src io.Reader) Method {
 	}
 	inner, _ := unwrapLimited(src)
 	s, ok := endpointOf(inner, false)
-	if !ok || s.probe(false) != nil {
+	if !ok || s.probe() != nil {
 		return MethodReadWrite
 	}
 	d, ok := endpointOf(dst, true)
-	if !ok || d.probe(true) != nil {
+	if !ok || d.probe() != nil {
 		return MethodReadWrite
 	}
 	d.learnAppend()
@@ -88,7 +88,7 @@ func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool)
 		taken = written
 	}
 	if !handled {
-		if s.probe(false) != nil || d.probe(true) != nil {
+		if s.probe() != nil || d.probe() != nil {
 			return 0, false, nil
 		}
 		m = choose(&s, &d)

@@ -115,11 +115,11 @@ func endpointOf(v any, asDst bool) (e endpoint, ok bool) {
 			return e, true
 		}
 	case syscall.Conn:
-		return connEndpoint(x, asDst)
+		return connEndpoint(x)
 	default:
 		return e, false
 	}
-	if e.probe(asDst) != nil {
+	if e.probe() != nil {
 		return endpoint{}, false
 	}
 	return e, true
@@ -128,7 +128,7 @@ func endpointOf(v any, asDst bool) (e endpoint, ok bool) {
 // connEndpoint is endpointOf for a type known only as a syscall.Conn. Its
 // RawConn is an interface the compiler cannot see through, so this endpoint
 // costs allocations; the common types do not.
-func connEndpoint(sc syscall.Conn, asDst bool) (endpoint, bool) {
+func connEndpoint(sc syscall.Conn) (endpoint, bool) {
 	e := endpoint{sc: sc}
 	switch c := sc.(type) {
 	case net.Conn:
@@ -137,7 +137,7 @@ func connEndpoint(sc syscall.Conn, asDst bool) (endpoint, bool) {
 		e.name = c.Name()
 	}
 	var perr error
-	err := e.controlConn(func(fd uintptr) { perr = e.probeFD(fd, asDst) })
+	err := e.controlConn(func(fd uintptr) { perr = e.probeFD(fd) })
 	if err != nil || perr != nil {
 		return endpoint{}, false
 	}
@@ -147,18 +147,18 @@ func connEndpoint(sc syscall.Conn, asDst bool) (endpoint, bool) {
 // probe learns the fd's type, and what else the type calls for, for endpoints
 // of a concrete type. Their RawConn is devirtualized, so this closure, and e,
 // stay on the stack.
-func (e *endpoint) probe(asDst bool) error {
+func (e *endpoint) probe() error {
 	if e.mode != 0 || e.raw {
 		return nil // learnt already, or needs no probe
 	}
 	var perr error
-	if err := e.control(func(fd uintptr) { perr = e.probeFD(fd, asDst) }); err != nil {
+	if err := e.control(func(fd uintptr) { perr = e.probeFD(fd) }); err != nil {
 		return err
 	}
 	return perr
 }
 
-func (e *endpoint) probeFD(fd uintptr, asDst bool) error {
+func (e *endpoint) probeFD(fd uintptr) error {
 	if e.mode == 0 {
 		var st unix.Stat_t
 		if err := unix.Fstat(int(fd), &st); err != nil {
@@ -537,8 +537,8 @@ func (p *pump) err(call string) error {
 		return p.dst.syscallErr("write", call, p.errno)
 	}
 	// Blame the side that is not a pipe; learn their types if still unknown.
-	p.src.probe(false)
-	p.dst.probe(true)
+	p.src.probe()
+	p.dst.probe()
 	if p.src.isPipe() && !p.dst.isPipe() {
 		return p.dst.syscallErr("write", call, p.errno)
 	}
