@@ -200,18 +200,16 @@ func (c *Copier) finish(dst io.Writer, src io.Reader, remain, base int64, lr *io
 	return fc.Copy(dst, src)
 }
 
-var pumpPool = sync.Pool{New: func() any { return newPump() }}
-
-// direct runs one pump from s to d: splice where one of them is a pipe, or
-// sendfile from a regular file to a socket. Nothing is ever stranded: every byte
-// the system call takes from s is in d.
+// direct runs one pump from s to d: splice where one of them is a pipe, sendfile
+// from a regular file to a socket, copy_file_range between regular files.
+// Nothing is ever stranded: every byte the system call takes from s is in d.
+// handled == false promises that no byte moved (the kernel refused at once); a
+// refusal after bytes moved returns errRefused, and the caller goes on by read
+// and write from there. Pipe.ReadFrom and WriteTo use it too, with the zero
+// Copier.
 func (c *Copier) direct(s, d endpoint, op pumpOp, remain int64) (written int64, handled bool, err error) {
-	pm := pumpPool.Get().(*pump)
-	defer func() {
-		pm.src, pm.dst = endpoint{}, endpoint{}
-		pumpPool.Put(pm)
-	}()
-	pm.src, pm.dst, pm.op, pm.remain = s, d, op, remain
+	pm := getPump(s, d, op, remain)
+	defer putPump(pm)
 	pm.once = c.Progress != nil
 	for {
 		pm.run()
@@ -240,6 +238,8 @@ func (op pumpOp) String() string {
 		return "tee"
 	case opSendfile:
 		return "sendfile"
+	case opCopyFileRange:
+		return "copy_file_range"
 	}
 	return "splice"
 }

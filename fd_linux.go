@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -387,6 +388,21 @@ func newPump() *pump {
 	return p
 }
 
+var pumpPool = sync.Pool{New: func() any { return newPump() }}
+
+// getPump returns a pooled pump set up to move remain bytes (negative: until
+// EOF) from s to d, with no stop after the first call; putPump returns it.
+func getPump(s, d endpoint, op pumpOp, remain int64) *pump {
+	pm := pumpPool.Get().(*pump)
+	pm.src, pm.dst, pm.op, pm.remain, pm.once = s, d, op, remain, false
+	return pm
+}
+
+func putPump(pm *pump) {
+	pm.src, pm.dst = endpoint{}, endpoint{} // drop the references to fd owners
+	pumpPool.Put(pm)
+}
+
 // run performs the transfer set up in p. It returns when remain reaches 0, at EOF
 // (the system call returned 0), on the first error, or after one successful call
 // when once is set.
@@ -580,8 +596,8 @@ func (p *pump) refused() bool {
 	return false
 }
 
-// unwrapLimited returns the reader inside an *io.LimitedReader and its limit, or r
-// and -1.
+// unwrapLimited returns the reader inside an *io.LimitedReader and the
+// LimitedReader, or r and nil.
 func unwrapLimited(r io.Reader) (io.Reader, *io.LimitedReader) {
 	if lr, ok := r.(*io.LimitedReader); ok {
 		return lr.R, lr

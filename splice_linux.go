@@ -52,7 +52,6 @@ func Splice(rfd int, roff *int64, wfd int, woff *int64, n int, flags Flags) (int
 // progress; set a deadline on the other side to bound it.
 type Pipe struct {
 	r, w   *os.File
-	rc, wc syscall.RawConn
 	closed atomic.Bool
 }
 
@@ -64,17 +63,7 @@ func NewPipe() (*Pipe, error) {
 		return nil, os.NewSyscallError("pipe2", err)
 	}
 	// os.NewFile registers a non-blocking fd with the poller.
-	p := &Pipe{r: os.NewFile(uintptr(fds[0]), "|0"), w: os.NewFile(uintptr(fds[1]), "|1")}
-	var err error
-	if p.rc, err = p.r.SyscallConn(); err == nil {
-		p.wc, err = p.w.SyscallConn()
-	}
-	if err != nil {
-		p.r.Close()
-		p.w.Close()
-		return nil, err
-	}
-	return p, nil
+	return &Pipe{r: os.NewFile(uintptr(fds[0]), "|0"), w: os.NewFile(uintptr(fds[1]), "|1")}, nil
 }
 
 // end returns the read (or, with w set, the write) end as a splice endpoint.
@@ -109,7 +98,7 @@ func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
 		}
 		var handled bool
 		var err error
-		n, handled, err = spliceStream(e, p.end(true), limit)
+		n, handled, err = zeroCopier.direct(e, p.end(true), opSplice, limit)
 		if lr != nil {
 			lr.N -= n
 		}
@@ -122,9 +111,9 @@ func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
 		// Refused, at first or part way: read and write from here on.
 	}
 	// Fail before taking bytes from src that could not be written.
-	if err := p.wc.Control(func(uintptr) {}); err != nil {
-		e := p.end(true)
-		return n, e.pollErr("write", err)
+	w := p.end(true)
+	if err := w.control(func(uintptr) {}); err != nil {
+		return n, w.pollErr("write", err)
 	}
 	m, err := fallback.ReadWrite(p.w, src)
 	return n + m, p.closing("readfrom", err)
@@ -144,7 +133,7 @@ func (p *Pipe) WriteTo(dst io.Writer) (int64, error) {
 	if e, ok := endpointOf(dst, true); ok && e.spliceable(true) {
 		var handled bool
 		var err error
-		n, handled, err = spliceStream(p.end(false), e, -1)
+		n, handled, err = zeroCopier.direct(p.end(false), e, opSplice, -1)
 		if testHookSplice != nil {
 			testHookSplice(p, handled)
 		}
@@ -163,30 +152,6 @@ func errSelf(op string) error {
 // testHookSplice, set by tests, learns whether a ReadFrom or WriteTo on p spliced
 // (handled) or found the kernel refusing before any byte moved.
 var testHookSplice func(p *Pipe, handled bool)
-
-// spliceStream splices from src to dst, one of which is a pipe, until EOF or until
-// limit bytes have moved (limit < 0: no limit).
-//
-// handled == false promises that no byte was moved: the kernel refused to splice
-// between these fds, and the caller may copy with read and write instead. A
-// refusal after bytes moved returns errRefused, and the caller goes on the same
-// way from there.
-func spliceStream(src, dst endpoint, limit int64) (written int64, handled bool, err error) {
-	pm := pumpPool.Get().(*pump)
-	defer func() {
-		pm.src, pm.dst = endpoint{}, endpoint{}
-		pumpPool.Put(pm)
-	}()
-	pm.src, pm.dst, pm.op, pm.once, pm.remain = src, dst, opSplice, false, limit
-	pm.run()
-	switch {
-	case pm.refused() && pm.written == 0:
-		return 0, false, nil
-	case pm.refused():
-		return pm.written, true, errRefused
-	}
-	return pm.written, true, pm.err("splice")
-}
 
 // Size returns the pipe's capacity in bytes (F_GETPIPE_SZ), or 0 once p is closed.
 func (p *Pipe) Size() int {
@@ -248,7 +213,8 @@ func (e *sizeError) Unwrap() error { return e.err }
 func (p *Pipe) Buffered() int {
 	var n int
 	var ierr error
-	if err := p.rc.Control(func(fd uintptr) { n, ierr = unix.IoctlGetInt(int(fd), unix.TIOCINQ) }); err != nil || ierr != nil {
+	e := p.end(false)
+	if err := e.control(func(fd uintptr) { n, ierr = unix.IoctlGetInt(int(fd), unix.TIOCINQ) }); err != nil || ierr != nil {
 		return 0
 	}
 	return n
@@ -258,7 +224,8 @@ func (p *Pipe) Buffered() int {
 func (p *Pipe) fcntl(cmd, arg int) (int, error) {
 	var n int
 	var ferr error
-	err := p.rc.Control(func(fd uintptr) {
+	e := p.end(false)
+	err := e.control(func(fd uintptr) {
 		for {
 			n, ferr = unix.FcntlInt(fd, cmd, arg)
 			if ferr != unix.EINTR {
@@ -267,7 +234,6 @@ func (p *Pipe) fcntl(cmd, arg int) (int, error) {
 		}
 	})
 	if err != nil {
-		e := p.end(false)
 		return 0, e.pollErr("fcntl", err)
 	}
 	if ferr != nil {

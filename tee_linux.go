@@ -47,8 +47,9 @@ func (p *Pipe) Tee(dst *Pipe, n int) (int64, error) {
 	if dst == p {
 		return 0, &os.PathError{Op: "tee", Path: "pipe", Err: os.NewSyscallError("tee", unix.EINVAL)}
 	}
-	pm := newPump()
-	pm.src, pm.dst, pm.remain, pm.op, pm.once = p.end(false), dst.end(true), int64(n), opTee, true
+	pm := getPump(p.end(false), dst.end(true), opTee, int64(n))
+	defer putPump(pm)
+	pm.once = true
 	pm.run()
 	if err := pm.err("tee"); err != nil {
 		return pm.written, p.closing("tee", err)
