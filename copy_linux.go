@@ -378,6 +378,7 @@ func newCopyPipe(size int) (*copyPipe, error) {
 	cp.in.dst = endpoint{raw: true, fd: cp.w, mode: unix.S_IFIFO, blocking: no}
 	cp.in.once = true
 	cp.out.src = endpoint{raw: true, fd: cp.r, mode: unix.S_IFIFO, blocking: no}
+	cp.out.dstOuter = true // the side that is waited for, as getPump nests it
 	cp.cleanup = runtime.AddCleanup(cp, closeFDs, fds)
 	return cp, nil
 }

@@ -338,15 +338,23 @@ func errFileClosing() error {
 
 var fileClosing atomic.Pointer[error]
 
-// A pump moves bytes from src to dst with splice(2), tee(2) or sendfile(2),
-// holding src's read lock and dst's write lock for the whole transfer, as
-// internal/poll does. The system calls run non-blocking. On EAGAIN the pump works
-// out which side is not ready — from what it knows (a regular file is always
-// ready; so is the copy engine's own pipe, which it only reads when full and
-// fills when empty), else by a zero-timeout poll(2) — and parks the goroutine in
-// Go's poller on that side, where that side's deadline applies. A side that is not
-// in the poller (a blocking fd, such as a shell's stdout) is waited for in poll(2)
-// instead: that blocks the thread, as a write to that fd would, but never spins.
+// A pump moves bytes from src to dst with splice(2), tee(2), sendfile(2) or
+// copy_file_range(2), inside the callbacks of both fds' RawConns, one nested in
+// the other, so that it holds src's read lock and dst's write lock while it
+// moves bytes, as internal/poll does. The system calls run non-blocking. On
+// EAGAIN the pump works out which side is not ready — from what it knows (a
+// regular file is always ready; so is the copy engine's own pipe, which it only
+// reads when full and fills when empty), else by a zero-timeout poll(2) — and
+// waits for that side.
+//
+// It only ever waits in the outer callback, holding nothing of the other side:
+// when the side that is not ready is the inner one, the pump leaves both
+// callbacks and swaps the nesting, which costs one more system call per swap. So
+// a Close of either fd from another goroutine never waits for the other fd to
+// become ready, and each side's deadline bounds the waits on that side. A pollable
+// fd parks the goroutine in Go's poller; one outside the poller (a blocking fd,
+// such as a shell's stdout) is waited for in poll(2), which blocks the thread, as a
+// write to that fd would, but never spins.
 //
 // Its callbacks are method values made once, so that a pump can be reused without
 // allocating.
@@ -362,11 +370,13 @@ type pump struct {
 	srcErr  error // from src's RawConn
 	dstErr  error // from dst's RawConn
 
-	sfd     int
-	srcWait bool
-	pfds    [2]unix.PollFd
-	onSrc   func(uintptr) bool
-	onDst   func(uintptr) bool
+	dstOuter  bool // dst's callback is the outer one; kept from run to run
+	ofd       int  // the outer side's fd, inside its callback
+	outerWait bool // the inner callback found the outer side not ready
+	swap      bool // the inner callback found itself not ready
+	pfds      [2]unix.PollFd
+	onOuter   func(uintptr) bool
+	onInner   func(uintptr) bool
 }
 
 type pumpOp uint8
@@ -383,8 +393,8 @@ const maxChunk = 1 << 30
 
 func newPump() *pump {
 	p := new(pump)
-	p.onSrc = p.srcReady
-	p.onDst = p.dstReady
+	p.onOuter = p.outerReady
+	p.onInner = p.innerReady
 	return p
 }
 
@@ -395,6 +405,9 @@ var pumpPool = sync.Pool{New: func() any { return newPump() }}
 func getPump(s, d endpoint, op pumpOp, remain int64) *pump {
 	pm := pumpPool.Get().(*pump)
 	pm.src, pm.dst, pm.op, pm.remain, pm.once = s, d, op, remain, false
+	// Nest so that the side likely to be waited for is the outer one: the
+	// side that is not always ready.
+	pm.dstOuter = s.alwaysReady() && !d.alwaysReady()
 	return pm
 }
 
@@ -403,54 +416,91 @@ func putPump(pm *pump) {
 	pumpPool.Put(pm)
 }
 
+// sides returns the outer and the inner endpoint.
+func (p *pump) sides() (outer, inner *endpoint) {
+	if p.dstOuter {
+		return &p.dst, &p.src
+	}
+	return &p.src, &p.dst
+}
+
+// fail records an error from the RawConn of src, or of dst if isDst.
+func (p *pump) fail(isDst bool, err error) {
+	switch {
+	case isDst && p.dstErr == nil:
+		p.dstErr = err
+	case !isDst && p.srcErr == nil:
+		p.srcErr = err
+	}
+}
+
+// events is what poll(2) waits for on src, or on dst if isDst.
+func events(isDst bool) int16 {
+	if isDst {
+		return unix.POLLOUT
+	}
+	return unix.POLLIN
+}
+
 // run performs the transfer set up in p. It returns when remain reaches 0, at EOF
 // (the system call returned 0), on the first error, or after one successful call
 // when once is set.
 func (p *pump) run() {
 	p.written, p.eof, p.errno, p.srcErr, p.dstErr = 0, false, nil, nil, nil
-	if p.remain == 0 {
-		return
-	}
-	if p.src.raw {
-		p.srcReady(uintptr(p.src.fd))
-		return
-	}
-	if err := p.src.rawIO(false, p.onSrc); err != nil && p.srcErr == nil {
-		p.srcErr = err
+	for p.remain != 0 {
+		p.swap = false
+		outer, _ := p.sides()
+		if outer.raw {
+			p.outerReady(uintptr(outer.fd))
+		} else if err := outer.rawIO(p.dstOuter, p.onOuter); err != nil {
+			p.fail(p.dstOuter, err)
+		}
+		if !p.swap {
+			return
+		}
+		p.dstOuter = !p.dstOuter
 	}
 }
 
-func (p *pump) srcReady(sfd uintptr) bool {
-	p.sfd = int(sfd)
+// outerReady is the outer callback: it enters the inner one, and waits for the
+// outer side when the inner callback found it not ready.
+func (p *pump) outerReady(fd uintptr) bool {
+	p.ofd = int(fd)
+	outer, inner := p.sides()
 	for {
-		p.srcWait = false
-		if p.dst.raw {
-			p.dstReady(uintptr(p.dst.fd))
-		} else if err := p.dst.rawIO(true, p.onDst); err != nil {
-			p.dstErr = err
+		p.outerWait = false
+		if inner.raw {
+			p.innerReady(uintptr(inner.fd))
+		} else if err := inner.rawIO(!p.dstOuter, p.onInner); err != nil {
+			p.fail(!p.dstOuter, err)
 			return true
 		}
-		if !p.srcWait {
+		if !p.outerWait {
 			return true
 		}
-		if !p.src.isBlocking(p.sfd) {
-			return false // park in the poller until src is readable
+		if !outer.isBlocking(p.ofd) {
+			return false // park in the poller until the outer side is ready
 		}
-		if err := pollWait(p.sfd, unix.POLLIN); err != nil {
+		if err := pollWait(p.ofd, events(p.dstOuter)); err != nil {
 			p.errno = err
 			return true
 		}
 	}
 }
 
-func (p *pump) dstReady(dfd uintptr) bool {
+// innerReady is the inner callback: it makes the system calls.
+func (p *pump) innerReady(fd uintptr) bool {
+	sfd, dfd := p.ofd, int(fd)
+	if p.dstOuter {
+		sfd, dfd = int(fd), p.ofd
+	}
 	spurious := 0
 	for p.remain != 0 {
 		n := maxChunk
 		if p.remain > 0 && p.remain < maxChunk {
 			n = int(p.remain)
 		}
-		m, err := p.call(p.sfd, int(dfd), n)
+		m, err := p.call(sfd, dfd, n)
 		switch err {
 		case nil:
 			if m == 0 {
@@ -477,7 +527,7 @@ func (p *pump) dstReady(dfd uintptr) bool {
 		srcOK, dstOK := p.src.alwaysReady(), p.dst.alwaysReady()
 		if !srcOK && !dstOK {
 			p.pfds = [2]unix.PollFd{
-				{Fd: int32(p.sfd), Events: unix.POLLIN},
+				{Fd: int32(sfd), Events: unix.POLLIN},
 				{Fd: int32(dfd), Events: unix.POLLOUT},
 			}
 			if _, err := unix.Poll(p.pfds[:], 0); err != nil && err != unix.EINTR {
@@ -486,19 +536,7 @@ func (p *pump) dstReady(dfd uintptr) bool {
 			}
 			srcOK, dstOK = p.pfds[0].Revents != 0, p.pfds[1].Revents != 0
 		}
-		switch {
-		case !dstOK:
-			if !p.dst.isBlocking(int(dfd)) {
-				return false // park in the poller until dst is writable
-			}
-			if err := pollWait(int(dfd), unix.POLLOUT); err != nil {
-				p.errno = err
-				return true
-			}
-		case !srcOK:
-			p.srcWait = true
-			return true
-		default:
+		if srcOK && dstOK {
 			// Both sides ready, yet EAGAIN. Once may be a race; again and again
 			// means the kernel will not splice what is there (urgent data on a
 			// TCP socket stops splice at its mark): report a refusal, so that
@@ -508,6 +546,24 @@ func (p *pump) dstReady(dfd uintptr) bool {
 				return true
 			}
 			runtime.Gosched()
+			continue
+		}
+		waitDst := !dstOK
+		outer, inner := p.sides()
+		switch {
+		case waitDst == p.dstOuter:
+			p.outerWait = true // wait in the outer callback
+			return true
+		case !outer.raw:
+			// Waiting here would hold the outer fd: swap the nesting.
+			p.swap = true
+			return true
+		case !inner.isBlocking(int(fd)):
+			return false // park in the poller until this side is ready
+		}
+		if err := pollWait(int(fd), events(waitDst)); err != nil {
+			p.errno = err
+			return true
 		}
 	}
 	return true

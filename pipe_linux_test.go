@@ -571,3 +571,152 @@ func TestPipeUnixgramNotSpliced(t *testing.T) {
 	}
 	checkSpliced(t, p, false)
 }
+
+// An operation parked on one side holds nothing of the other: closing the other
+// side from another goroutine returns at once, however long the wait lasts.
+func TestCloseDoesNotWaitForOtherSide(t *testing.T) {
+	t.Parallel()
+	type scenario struct {
+		name string
+		// setup returns the operation, which must park waiting for one side;
+		// the Close of the other side; and release, which makes the waited-for
+		// side ready (or closes it) so that the operation ends.
+		setup func(t *testing.T) (op func() error, closeOther func() error, release func())
+	}
+	fullPipe := func(t *testing.T) *splice.Pipe {
+		p := newPipe(t)
+		p.Write(make([]byte, p.Size()))
+		return p
+	}
+	drainPipe := func(p *splice.Pipe) func() {
+		return func() { p.Read(make([]byte, p.Size())) }
+	}
+	withData := func(t *testing.T, p *splice.Pipe) *splice.Pipe {
+		if _, err := p.Write([]byte("abc")); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	closeTCP := func(c *net.TCPConn) func() { return func() { c.Close() } }
+	err1 := func(_ int64, err error) error { return err }
+	for _, s := range []scenario{
+		{"Pipe.WriteTo/full-pipe/close-src", func(t *testing.T) (func() error, func() error, func()) {
+			p, dst := withData(t, newPipe(t)), fullPipe(t)
+			return func() error { return err1(p.WriteTo(dst.Writer())) }, p.Close, drainPipe(dst)
+		}},
+		{"Pipe.WriteTo/full-tcp/close-src", func(t *testing.T) (func() error, func() error, func()) {
+			p := withData(t, newPipe(t))
+			a, _ := testutil.TCPPair(t)
+			fillConn(t, a)
+			return func() error { return err1(p.WriteTo(a)) }, p.Close, closeTCP(a)
+		}},
+		{"Pipe.ReadFrom/full-pipe/close-src", func(t *testing.T) (func() error, func() error, func()) {
+			p := fullPipe(t)
+			r, w := testutil.OSPipePair(t)
+			w.Write([]byte("abc"))
+			return func() error { return err1(p.ReadFrom(r)) }, r.Close, drainPipe(p)
+		}},
+		{"Pipe.ReadFrom/full-pipe/close-tcp-src", func(t *testing.T) (func() error, func() error, func()) {
+			p := fullPipe(t)
+			a, b := testutil.TCPPair(t)
+			b.Write([]byte("abc"))
+			return func() error { return err1(p.ReadFrom(a)) }, a.Close, drainPipe(p)
+		}},
+		{"Pipe.Tee/full-dst/close-src", func(t *testing.T) (func() error, func() error, func()) {
+			p, dst := withData(t, newPipe(t)), fullPipe(t)
+			return func() error { return err1(p.Tee(dst, 3)) }, p.Close, drainPipe(dst)
+		}},
+		{"Pipe.Tee/empty-src/close-dst", func(t *testing.T) (func() error, func() error, func()) {
+			p, dst := newPipe(t), newPipe(t)
+			return func() error { return err1(p.Tee(dst, 3)) }, dst.Close, func() { p.Write([]byte("abc")) }
+		}},
+		{"Copy/pipe-to-full-tcp/close-src", func(t *testing.T) (func() error, func() error, func()) {
+			r, w := testutil.OSPipePair(t)
+			w.Write([]byte("abc"))
+			a, _ := testutil.TCPPair(t)
+			fillConn(t, a)
+			return func() error { return err1(splice.Copy(a, r)) }, r.Close, closeTCP(a)
+		}},
+		{"Copy/tcp-to-full-pipe/close-src", func(t *testing.T) (func() error, func() error, func()) {
+			a, b := testutil.TCPPair(t)
+			b.Write([]byte("abc"))
+			p := fullPipe(t)
+			return func() error { return err1(splice.Copy(p, a)) }, a.Close, drainPipe(p)
+		}},
+		{"Copy/tcp-to-full-os-pipe/close-src", func(t *testing.T) (func() error, func() error, func()) {
+			a, b := testutil.TCPPair(t)
+			b.Write([]byte("abc"))
+			p := fullPipe(t)
+			return func() error { return err1(splice.Copy(p.Writer(), a)) }, a.Close, drainPipe(p)
+		}},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			op, closeOther, release := s.setup(t)
+			opDone := make(chan error, 1)
+			go func() { opDone <- op() }()
+			waitParked(t, opDone)
+			closed := make(chan error, 1)
+			go func() { closed <- closeOther() }()
+			var closeErr error
+			select {
+			case closeErr = <-closed:
+			case <-time.After(10 * time.Second):
+				t.Errorf("Close still waits 10s after it was called: it waits for the other side")
+				release()
+				closeErr = <-closed
+			}
+			if closeErr != nil {
+				t.Errorf("Close: %v", closeErr)
+			}
+			release()
+			select {
+			case err := <-opDone:
+				if !errors.Is(err, os.ErrClosed) && !errors.Is(err, net.ErrClosed) {
+					t.Errorf("operation on a closed fd returned %v; want ErrClosed", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("operation did not end once the side it waited for was ready")
+			}
+		})
+	}
+}
+
+// fillConn writes to c until its socket buffers (and the peer's, which does not
+// read) are full.
+func fillConn(t *testing.T, c *net.TCPConn) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	for {
+		c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+		if _, err := c.Write(buf); err != nil {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	c.SetWriteDeadline(time.Time{})
+}
+
+// waitParked waits until some goroutine is parked in Go's poller in this
+// package's code, which is where the operation under test must be, and fails
+// the test if done is sent on first.
+func waitParked(t *testing.T, done <-chan error) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	for range 1000 {
+		select {
+		case err := <-done:
+			t.Fatalf("operation returned %v; want it to wait", err)
+		default:
+		}
+		n := runtime.Stack(buf, true)
+		for _, g := range bytes.Split(buf[:n], []byte("\n\n")) {
+			if bytes.Contains(g, []byte("[IO wait")) && bytes.Contains(g, []byte("splicekit/splice.")) {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the operation never parked in the poller")
+}

@@ -45,11 +45,13 @@ func Splice(rfd int, roff *int64, wfd int, woff *int64, n int, flags Flags) (int
 // to them.
 //
 // One goroutine may read (Read, WriteTo, Tee) while another writes (Write,
-// ReadFrom). Close may be called from any goroutine: it wakes operations waiting
-// on p's own ends. While a ReadFrom, WriteTo or Tee waits on its other side (an
-// idle socket, a full destination), it holds p's end, and Close waits until that
-// side is ready or its deadline passes, as os.File.Close waits for operations in
-// progress; set a deadline on the other side to bound it.
+// ReadFrom). Close may be called from any goroutine and returns at once: it wakes
+// operations waiting on p's own ends, which then fail with an error matching
+// os.ErrClosed. A ReadFrom, WriteTo or Tee waiting on its other side (an idle
+// socket, a full destination) holds nothing of p while it waits: it goes on
+// waiting after Close, and fails with os.ErrClosed when that side becomes ready,
+// or with that side's deadline. Likewise, closing the other side never waits
+// for p.
 type Pipe struct {
 	r, w   *os.File
 	closed atomic.Bool
