@@ -50,9 +50,10 @@ func (c *Copier) plan(dst io.Writer, src io.Reader) Method {
 	return choose(&s, &d)
 }
 
-// testHookMethod, set by tests, learns the method each kernelCopy to dst ran and
-// whether it handled the copy.
-var testHookMethod func(dst io.Writer, m Method, handled bool)
+// testHookPath, set by tests, learns the kernel path each copy ran and whether
+// it handled the copy (false: the kernel refused before any byte moved). key is
+// the destination of a Copy, or pipeMethods{p} for p's ReadFrom and WriteTo.
+var testHookPath func(key any, m Method, handled bool)
 
 // kernelCopy copies src to dst (at most n bytes if limited) through the kernel.
 func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool) (written int64, handled bool, err error) {
@@ -109,8 +110,8 @@ func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool)
 			written, taken, handled, err = c.viaPipe(s, d, dst, remain)
 		}
 	}
-	if testHookMethod != nil {
-		testHookMethod(dst, m, handled)
+	if testHookPath != nil {
+		testHookPath(dst, m, handled)
 	}
 	if !handled {
 		return 0, false, nil

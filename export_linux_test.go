@@ -5,56 +5,27 @@ import (
 	"sync"
 )
 
-// spliceOutcomes records, per Pipe, how its ReadFrom and WriteTo calls went:
-// {spliced, refused}.
+// paths records, per watched destination, the kernel paths that copies to it
+// ran, and per Pipe (keyed pipeMethods{p}) those its ReadFrom and WriteTo ran.
 var (
-	spliceOutcomesMu sync.Mutex
-	spliceOutcomes   = map[*Pipe][2]int{}
+	pathsMu sync.Mutex
+	paths   = map[any][]MethodRun{}
 )
 
-func init() {
-	testHookSplice = func(p *Pipe, handled bool) {
-		spliceOutcomesMu.Lock()
-		defer spliceOutcomesMu.Unlock()
-		c := spliceOutcomes[p]
-		if handled {
-			c[0]++
-		} else {
-			c[1]++
-		}
-		spliceOutcomes[p] = c
-	}
-}
-
-// SpliceOutcomes reports how many of p's ReadFrom and WriteTo calls spliced and
-// how many found the kernel refusing and fell back to read and write. Calls that
-// never tried to splice (the other side has no fd) count in neither.
-func SpliceOutcomes(p *Pipe) (spliced, refused int) {
-	spliceOutcomesMu.Lock()
-	defer spliceOutcomesMu.Unlock()
-	c := spliceOutcomes[p]
-	return c[0], c[1]
-}
-
-// methods records, per destination, the kernel paths Copy ran and whether each
-// handled the copy.
-var (
-	methodsMu sync.Mutex
-	methods   = map[any][]MethodRun{}
-)
-
-// MethodRun is one kernelCopy: the method it chose and whether it handled the copy.
+// MethodRun is one kernel path a copy ran: the method, and whether it handled
+// the copy (false: the kernel refused before any byte moved).
 type MethodRun struct {
 	Method  Method
 	Handled bool
 }
 
 func init() {
-	testHookMethod = func(dst io.Writer, m Method, handled bool) {
-		methodsMu.Lock()
-		defer methodsMu.Unlock()
-		if runs, ok := methods[dst]; ok {
-			methods[dst] = append(runs, MethodRun{m, handled})
+	testHookPath = func(key any, m Method, handled bool) {
+		pathsMu.Lock()
+		defer pathsMu.Unlock()
+		_, watched := paths[key]
+		if _, isPipe := key.(pipeMethods); watched || isPipe {
+			paths[key] = append(paths[key], MethodRun{m, handled})
 		}
 	}
 }
@@ -62,19 +33,35 @@ func init() {
 // WatchMethods starts recording the kernel paths that copies to dst run (only
 // watched destinations are recorded, so that benchmarks measure no bookkeeping).
 func WatchMethods(dst io.Writer) {
-	methodsMu.Lock()
-	defer methodsMu.Unlock()
-	methods[dst] = []MethodRun{}
+	pathsMu.Lock()
+	defer pathsMu.Unlock()
+	paths[dst] = []MethodRun{}
 }
 
 // MethodsRun returns the kernel paths that copies to dst ran.
 func MethodsRun(dst io.Writer) []MethodRun {
-	methodsMu.Lock()
-	defer methodsMu.Unlock()
-	if len(methods[dst]) == 0 {
+	pathsMu.Lock()
+	defer pathsMu.Unlock()
+	if len(paths[dst]) == 0 {
 		return nil
 	}
-	return append([]MethodRun(nil), methods[dst]...)
+	return append([]MethodRun(nil), paths[dst]...)
+}
+
+// SpliceOutcomes reports how many of p's ReadFrom and WriteTo calls spliced and
+// how many found the kernel refusing and fell back to read and write. Calls that
+// never tried to splice (the other side has no fd) count in neither.
+func SpliceOutcomes(p *Pipe) (spliced, refused int) {
+	pathsMu.Lock()
+	defer pathsMu.Unlock()
+	for _, r := range paths[pipeMethods{p}] {
+		if r.Handled {
+			spliced++
+		} else {
+			refused++
+		}
+	}
+	return spliced, refused
 }
 
 // DrainPipePool closes the pooled pipes, for the leak check.

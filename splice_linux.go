@@ -104,8 +104,8 @@ func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
 		if lr != nil {
 			lr.N -= n
 		}
-		if testHookSplice != nil {
-			testHookSplice(p, handled)
+		if testHookPath != nil {
+			testHookPath(pipeMethods{p}, MethodSplice, handled)
 		}
 		if handled && err != errRefused {
 			return n, p.closing("readfrom", err)
@@ -136,8 +136,8 @@ func (p *Pipe) WriteTo(dst io.Writer) (int64, error) {
 		var handled bool
 		var err error
 		n, handled, err = zeroCopier.direct(p.end(false), e, opSplice, -1)
-		if testHookSplice != nil {
-			testHookSplice(p, handled)
+		if testHookPath != nil {
+			testHookPath(pipeMethods{p}, MethodSplice, handled)
 		}
 		if handled && err != errRefused {
 			return n, p.closing("writeto", err)
@@ -147,13 +147,13 @@ func (p *Pipe) WriteTo(dst io.Writer) (int64, error) {
 	return n + m, p.closing("writeto", err)
 }
 
+// pipeMethods is the key under which testHookPath learns the paths of p's own
+// ReadFrom and WriteTo, apart from Copies to p.
+type pipeMethods struct{ p *Pipe }
+
 func errSelf(op string) error {
 	return &os.PathError{Op: op, Path: "pipe", Err: os.NewSyscallError("splice", unix.EINVAL)}
 }
-
-// testHookSplice, set by tests, learns whether a ReadFrom or WriteTo on p spliced
-// (handled) or found the kernel refusing before any byte moved.
-var testHookSplice func(p *Pipe, handled bool)
 
 // Size returns the pipe's capacity in bytes (F_GETPIPE_SZ), or 0 once p is closed.
 func (p *Pipe) Size() int {
