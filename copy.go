@@ -12,8 +12,9 @@ import (
 // wrapping the same errno, so errors.Is and errors.As keep working.
 //
 // Where both sides are file descriptors, the bytes do not pass through user
-// space: splice(2) moves them when either side is a pipe, and through a pooled
-// pipe between sockets, files and devices; regular files go to sockets by
+// space: splice(2) moves them when either side is a pipe (but for chunks under
+// 8 KiB out of a pipe, which read(2) and write(2) move faster), and through a
+// pooled pipe between sockets, files and devices; regular files go to sockets by
 // sendfile(2) and to other regular files by copy_file_range(2). An
 // *io.LimitedReader around a file descriptor is honoured exactly, and its N
 // updated. Everything else takes the read/write path, which keeps io.Copy's

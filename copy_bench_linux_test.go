@@ -15,7 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// BenchmarkCopy compares, for each pair of endpoint kinds and each size, the
+// BenchmarkCopy compares, for each pair of endpoint kinds and each size (from one
+// byte, where a path's set-up costs most, to 64 MiB), the
 // standard library's io.Copy, splice.Copy and "raw": a bare loop of the system
 // call that is the kernel's ceiling for the pair (splice(2) through one 1 MiB
 // pipe, or directly where one side is a pipe; copy_file_range(2) between
@@ -62,7 +63,7 @@ var benchPairs = []struct{ src, dst string }{
 	{"limitedfile", "unix"}, {"limitedtcp", "unix"},
 }
 
-var benchSizes = []int64{4 << 10, 64 << 10, 1 << 20, 64 << 20}
+var benchSizes = []int64{1, 512, 4 << 10, 64 << 10, 1 << 20, 64 << 20}
 
 func sizeName(n int64) string {
 	switch {

@@ -9,7 +9,7 @@ import (
 	"github.com/splicekit/splice/internal/testutil"
 )
 
-func checkMethod(t *testing.T, dst io.Writer, src io.Reader, sk, dk testutil.Kind) {}
+func checkMethod(t *testing.T, dst io.Writer, src io.Reader, sk, dk testutil.Kind, size int) {}
 
 func watchMethods(dst io.Writer) {}
 

@@ -86,7 +86,7 @@ func TestCopyMatchesIOCopy(t *testing.T) {
 					}
 					opts := []cmp.Option{cmpopts.EquateErrors()}
 					got := observe(t, splice.Copy, sk, dk, data, func(dst io.Writer, src io.Reader) {
-						checkMethod(t, dst, src, sk, dk)
+						checkMethod(t, dst, src, sk, dk, size)
 					})
 					if diff := cmp.Diff(want, got, opts...); diff != "" {
 						t.Errorf("Copy differs from io.Copy (-io.Copy +Copy):\n%s", diff)

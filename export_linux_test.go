@@ -12,20 +12,22 @@ var (
 	paths   = map[any][]MethodRun{}
 )
 
-// MethodRun is one kernel path a copy ran: the method, and whether it handled
-// the copy (false: the kernel refused before any byte moved).
+// MethodRun is one kernel path a copy ran: the method, whether it handled the
+// copy (false: the kernel refused before any byte moved), and how many bytes the
+// kernel moved (from a pipe, small chunks go by read and write).
 type MethodRun struct {
 	Method  Method
 	Handled bool
+	Kernel  int64
 }
 
 func init() {
-	testHookPath = func(key any, m Method, handled bool) {
+	testHookPath = func(key any, m Method, handled bool, kernel int64) {
 		pathsMu.Lock()
 		defer pathsMu.Unlock()
 		_, watched := paths[key]
 		if _, isPipe := key.(pipeMethods); watched || isPipe {
-			paths[key] = append(paths[key], MethodRun{m, handled})
+			paths[key] = append(paths[key], MethodRun{m, handled, kernel})
 		}
 	}
 }

@@ -61,6 +61,17 @@ func (e *endpoint) isSocket() bool  { return e.mode == unix.S_IFSOCK }
 // bytes and only fills when it is empty.
 func (e *endpoint) alwaysReady() bool { return e.raw || e.isRegular() }
 
+// likelyPipe reports whether the endpoint is a pipe, or an *os.File of unknown
+// type named as os.Pipe names its ends (and Pipe its own): the hint lets a copy
+// choose its first system call without fstat(2). A wrong hint costs a refused
+// call, never a wrong result.
+func (e *endpoint) likelyPipe() bool {
+	if e.mode != 0 || e.file == nil {
+		return e.isPipe() && !e.raw
+	}
+	return e.name == "|0" || e.name == "|1"
+}
+
 // isBlocking reports whether fd, this endpoint's, lacks O_NONBLOCK, which means
 // that it is not in Go's poller (os.NewFile registers only non-blocking fds).
 // It is learnt at the first EAGAIN, the only time it matters.
@@ -261,6 +272,15 @@ func (e *endpoint) controlConn(fn func(uintptr)) error {
 		return err
 	}
 	return rc.Control(fn)
+}
+
+// usable reports the error that the fd's RawConn gives once it is closed, or nil.
+func (e *endpoint) usable() error {
+	noop := func(uintptr) {}
+	if e.sc != nil {
+		return e.controlConn(noop)
+	}
+	return e.control(noop)
 }
 
 // syscallErr wraps an errno from a system call the endpoint took part in, the way

@@ -98,23 +98,22 @@ func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
 		if lr != nil {
 			limit = lr.N
 		}
-		var handled bool
-		var err error
-		n, handled, err = zeroCopier.direct(e, p.end(true), opSplice, limit)
+		r := zeroCopier.direct(e, p.end(true), opSplice, limit)
+		n = r.written
 		if lr != nil {
-			lr.N -= n
+			lr.N -= r.taken
 		}
 		if testHookPath != nil {
-			testHookPath(pipeMethods{p}, MethodSplice, handled)
+			testHookPath(pipeMethods{p}, MethodSplice, r.handled, r.kernel)
 		}
-		if handled && err != errRefused {
-			return n, p.closing("readfrom", err)
+		if r.handled && r.err != errRefused {
+			return n, p.closing("readfrom", r.err)
 		}
 		// Refused, at first or part way: read and write from here on.
 	}
 	// Fail before taking bytes from src that could not be written.
 	w := p.end(true)
-	if err := w.control(func(uintptr) {}); err != nil {
+	if err := w.usable(); err != nil {
 		return n, w.pollErr("write", err)
 	}
 	m, err := fallback.ReadWrite(p.w, src)
@@ -133,14 +132,13 @@ func (p *Pipe) WriteTo(dst io.Writer) (int64, error) {
 	}
 	var n int64
 	if e, ok := endpointOf(dst, true); ok && e.spliceable(true) {
-		var handled bool
-		var err error
-		n, handled, err = zeroCopier.direct(p.end(false), e, opSplice, -1)
+		r := zeroCopier.direct(p.end(false), e, opSplice, -1)
+		n = r.written
 		if testHookPath != nil {
-			testHookPath(pipeMethods{p}, MethodSplice, handled)
+			testHookPath(pipeMethods{p}, MethodSplice, r.handled, r.kernel)
 		}
-		if handled && err != errRefused {
-			return n, p.closing("writeto", err)
+		if r.handled && r.err != errRefused {
+			return n, p.closing("writeto", r.err)
 		}
 	}
 	m, err := fallback.ReadWrite(dst, p.r)

@@ -8,9 +8,10 @@
 package fallback
 
 import (
-	"errors"
 	"io"
 	"sync"
+
+	"github.com/splicekit/splice/internal/rw"
 )
 
 // BufferSize is the size of the pooled buffers, io.Copy's own. Every Read and Write
@@ -19,11 +20,6 @@ import (
 const BufferSize = 32 << 10
 
 var bufPool = sync.Pool{New: func() any { return new([BufferSize]byte) }}
-
-// errInvalidWrite matches the message of io's unexported error of the same name,
-// returned when a Writer reports more bytes written than it was given, or fewer
-// than none.
-var errInvalidWrite = errors.New("invalid write result")
 
 // Copy is io.Copy with a pooled buffer: same order of fast paths, same count, same
 // errors (nil at EOF).
@@ -99,31 +95,19 @@ func (c *Copier) ReadWrite(dst io.Writer, src io.Reader) (written int64, err err
 	buf := bufPool.Get().(*[BufferSize]byte)
 	defer bufPool.Put(buf)
 	for {
-		nr, rerr := src.Read(buf[:])
-		if nr > 0 {
-			nw, werr := dst.Write(buf[:nr])
-			if nw < 0 || nw > nr {
-				nw = 0
-				if werr == nil {
-					werr = errInvalidWrite
-				}
-			}
-			written += int64(nw)
-			if werr == nil && nw != nr {
-				werr = io.ErrShortWrite
-			}
-			if werr != nil {
-				if c.Progress != nil && nw > 0 {
-					c.Progress(written)
-				}
-				if c.Unwritten != nil {
-					c.Unwritten(buf[nw:nr])
-				}
-				return written, werr
-			}
-			if c.Progress != nil {
+		nr, nw, rerr, werr := rw.Step(dst, src, buf[:])
+		written += int64(nw)
+		if werr != nil {
+			if c.Progress != nil && nw > 0 {
 				c.Progress(written)
 			}
+			if c.Unwritten != nil {
+				c.Unwritten(buf[nw:nr])
+			}
+			return written, werr
+		}
+		if nr > 0 && c.Progress != nil {
+			c.Progress(written)
 		}
 		if rerr != nil {
 			if rerr == io.EOF {
