@@ -63,7 +63,7 @@ type moved struct {
 	written int64 // bytes dst accepted
 	taken   int64 // bytes consumed from src: written, plus any handed to Unwritten
 	kernel  int64 // bytes moved by the kernel path, not by read and write
-	handled bool  // false: no byte moved, the caller may take another path
+	handled bool  // false: no byte was taken from src, the caller may take another path
 	err     error // errRefused: the kernel refused part way, go on by read and write
 }
 
@@ -305,8 +305,8 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 		}
 		if buf == nil {
 			// Take no byte from src that a closed dst could not accept.
-			if err := d.usable(); err != nil {
-				r.handled, r.err = true, d.pollErr("write", err)
+			if err := d.checkOpen("write"); err != nil {
+				r.handled, r.err = true, err
 				return r
 			}
 			buf = smallBufPool.Get().(*[smallChunk]byte)
@@ -369,9 +369,9 @@ func (op pumpOp) String() string {
 // they are written to dst (d's io.Writer) through user space, and errRefused
 // asks the caller to go on by read and write.
 func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
-	var written, taken int64
+	var written, taken, spliced int64 // spliced: into d, of written
 	handled := func(err error) moved {
-		return moved{written: written, taken: taken, kernel: taken, handled: true, err: err}
+		return moved{written: written, taken: taken, kernel: spliced, handled: true, err: err}
 	}
 	cp := c.getPipe()
 	if cp == nil {
@@ -411,6 +411,7 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 		out.remain = got
 		out.run()
 		written += out.written
+		spliced += out.written
 		if out.errno == nil && out.dstErr == nil {
 			if c.Progress != nil {
 				c.Progress(written)
@@ -497,7 +498,6 @@ func newCopyPipe(size int) (*copyPipe, error) {
 	cp.in.dst = endpoint{raw: true, fd: cp.w, mode: unix.S_IFIFO, blocking: no}
 	cp.in.once = true
 	cp.out.src = endpoint{raw: true, fd: cp.r, mode: unix.S_IFIFO, blocking: no}
-	cp.out.dstOuter = true // the side that is waited for, as getPump nests it
 	cp.cleanup = runtime.AddCleanup(cp, closeFDs, fds)
 	return cp, nil
 }

@@ -274,13 +274,24 @@ func (e *endpoint) controlConn(fn func(uintptr)) error {
 	return rc.Control(fn)
 }
 
-// usable reports the error that the fd's RawConn gives once it is closed, or nil.
-func (e *endpoint) usable() error {
+// checkOpen returns nil while the fd is open, and once it is closed the error
+// that op on it reports: *net.OpError around net.ErrClosed for connections, as
+// their own methods report it, else os.ErrClosed wrapped as pollErr wraps it.
+func (e *endpoint) checkOpen(op string) error {
 	noop := func(uintptr) {}
+	var err error
 	if e.sc != nil {
-		return e.controlConn(noop)
+		err = e.controlConn(noop)
+	} else {
+		err = e.control(noop)
 	}
-	return e.control(noop)
+	switch {
+	case err == nil:
+		return nil
+	case e.conn != nil:
+		return e.wrap(op, net.ErrClosed)
+	}
+	return e.pollErr(op, err)
 }
 
 // syscallErr wraps an errno from a system call the endpoint took part in, the way
@@ -359,22 +370,21 @@ func errFileClosing() error {
 var fileClosing atomic.Pointer[error]
 
 // A pump moves bytes from src to dst with splice(2), tee(2), sendfile(2) or
-// copy_file_range(2), inside the callbacks of both fds' RawConns, one nested in
-// the other, so that it holds src's read lock and dst's write lock while it
-// moves bytes, as internal/poll does. The system calls run non-blocking. On
-// EAGAIN the pump works out which side is not ready — from what it knows (a
+// copy_file_range(2), inside the callback of dst's RawConn nested in the callback
+// of src's, so that it holds src's read lock and dst's write lock while it moves
+// bytes, as internal/poll does. Every pump takes them in that order, src first,
+// so that pumps sharing fds cannot deadlock. The system calls run non-blocking.
+// On EAGAIN the pump works out which side is not ready — from what it knows (a
 // regular file is always ready; so is the copy engine's own pipe, which it only
 // reads when full and fills when empty), else by a zero-timeout poll(2) — and
-// waits for that side.
-//
-// It only ever waits in the outer callback, holding nothing of the other side:
-// when the side that is not ready is the inner one, the pump leaves both
-// callbacks and swaps the nesting, which costs one more system call per swap. So
-// a Close of either fd from another goroutine never waits for the other fd to
-// become ready, and each side's deadline bounds the waits on that side. A pollable
-// fd parks the goroutine in Go's poller; one outside the poller (a blocking fd,
-// such as a shell's stdout) is waited for in poll(2), which blocks the thread, as a
-// write to that fd would, but never spins.
+// waits for that side alone, holding nothing of the other: for src, in src's
+// callback; for dst, having left both callbacks, in a callback of dst's own. So a
+// Close of either fd from another goroutine never waits for the other fd, and
+// each side's deadline bounds the waits on that side. A pollable fd parks the
+// goroutine in Go's poller; one outside the poller (a blocking fd, such as a
+// shell's stdout) is waited for in poll(2), which blocks the thread, as a write
+// to that fd would, but never spins. (A blocking socket or file is different: the
+// system call itself may block on it, holding both fds.)
 //
 // Its callbacks are method values made once, so that a pump can be reused without
 // allocating.
@@ -390,13 +400,13 @@ type pump struct {
 	srcErr  error // from src's RawConn
 	dstErr  error // from dst's RawConn
 
-	dstOuter  bool // dst's callback is the outer one; kept from run to run
-	ofd       int  // the outer side's fd, inside its callback
-	outerWait bool // the inner callback found the outer side not ready
-	swap      bool // the inner callback found itself not ready
-	pfds      [2]unix.PollFd
-	onOuter   func(uintptr) bool
-	onInner   func(uintptr) bool
+	sfd     int
+	srcWait bool // the system call found src not ready
+	dstWait bool // the system call found dst not ready (and src is not raw)
+	pfds    [2]unix.PollFd
+	onSrc   func(uintptr) bool
+	onDst   func(uintptr) bool
+	onWait  func(uintptr) bool
 }
 
 type pumpOp uint8
@@ -413,8 +423,9 @@ const maxChunk = 1 << 30
 
 func newPump() *pump {
 	p := new(pump)
-	p.onOuter = p.outerReady
-	p.onInner = p.innerReady
+	p.onSrc = p.srcReady
+	p.onDst = p.dstReady
+	p.onWait = p.dstWritable
 	return p
 }
 
@@ -425,9 +436,6 @@ var pumpPool = sync.Pool{New: func() any { return newPump() }}
 func getPump(s, d endpoint, op pumpOp, remain int64) *pump {
 	pm := pumpPool.Get().(*pump)
 	pm.src, pm.dst, pm.op, pm.remain, pm.once = s, d, op, remain, false
-	// Nest so that the side likely to be waited for is the outer one: the
-	// side that is not always ready.
-	pm.dstOuter = s.alwaysReady() && !d.alwaysReady()
 	return pm
 }
 
@@ -436,91 +444,85 @@ func putPump(pm *pump) {
 	pumpPool.Put(pm)
 }
 
-// sides returns the outer and the inner endpoint.
-func (p *pump) sides() (outer, inner *endpoint) {
-	if p.dstOuter {
-		return &p.dst, &p.src
-	}
-	return &p.src, &p.dst
-}
-
-// fail records an error from the RawConn of src, or of dst if isDst.
-func (p *pump) fail(isDst bool, err error) {
-	switch {
-	case isDst && p.dstErr == nil:
-		p.dstErr = err
-	case !isDst && p.srcErr == nil:
-		p.srcErr = err
-	}
-}
-
-// events is what poll(2) waits for on src, or on dst if isDst.
-func events(isDst bool) int16 {
-	if isDst {
-		return unix.POLLOUT
-	}
-	return unix.POLLIN
-}
-
 // run performs the transfer set up in p. It returns when remain reaches 0, at EOF
 // (the system call returned 0), on the first error, or after one successful call
 // when once is set.
 func (p *pump) run() {
 	p.written, p.eof, p.errno, p.srcErr, p.dstErr = 0, false, nil, nil, nil
 	for p.remain != 0 {
-		p.swap = false
-		outer, _ := p.sides()
-		if outer.raw {
-			p.outerReady(uintptr(outer.fd))
-		} else if err := outer.rawIO(p.dstOuter, p.onOuter); err != nil {
-			p.fail(p.dstOuter, err)
+		p.dstWait = false
+		if p.src.raw {
+			p.srcReady(uintptr(p.src.fd))
+		} else if err := p.src.rawIO(false, p.onSrc); err != nil && p.srcErr == nil {
+			p.srcErr = err
 		}
-		if !p.swap {
+		if !p.dstWait || p.srcErr != nil {
 			return
 		}
-		p.dstOuter = !p.dstOuter
+		// dst was not ready: wait for it, holding nothing of src.
+		if err := p.dst.rawIO(true, p.onWait); err != nil {
+			p.dstErr = err
+			return
+		}
+		if p.errno != nil {
+			return
+		}
 	}
 }
 
-// outerReady is the outer callback: it enters the inner one, and waits for the
-// outer side when the inner callback found it not ready.
-func (p *pump) outerReady(fd uintptr) bool {
-	p.ofd = int(fd)
-	outer, inner := p.sides()
+// srcReady is src's callback: it enters dst's, and waits for src when the system
+// call found it not ready.
+func (p *pump) srcReady(sfd uintptr) bool {
+	p.sfd = int(sfd)
 	for {
-		p.outerWait = false
-		if inner.raw {
-			p.innerReady(uintptr(inner.fd))
-		} else if err := inner.rawIO(!p.dstOuter, p.onInner); err != nil {
-			p.fail(!p.dstOuter, err)
+		p.srcWait = false
+		if p.dst.raw {
+			p.dstReady(uintptr(p.dst.fd))
+		} else if err := p.dst.rawIO(true, p.onDst); err != nil {
+			p.dstErr = err
 			return true
 		}
-		if !p.outerWait {
+		if !p.srcWait {
 			return true
 		}
-		if !outer.isBlocking(p.ofd) {
-			return false // park in the poller until the outer side is ready
+		if !p.src.isBlocking(p.sfd) {
+			return false // park in the poller until src is readable
 		}
-		if err := pollWait(p.ofd, events(p.dstOuter)); err != nil {
+		if err := pollWait(p.sfd, unix.POLLIN); err != nil {
 			p.errno = err
 			return true
 		}
 	}
 }
 
-// innerReady is the inner callback: it makes the system calls.
-func (p *pump) innerReady(fd uintptr) bool {
-	sfd, dfd := p.ofd, int(fd)
-	if p.dstOuter {
-		sfd, dfd = int(fd), p.ofd
+// dstWritable is the callback of the wait for dst, outside src's: it returns
+// once dst is writable. It checks by poll(2) before it parks, since entering the
+// callback forgot any readiness that came before.
+func (p *pump) dstWritable(dfd uintptr) bool {
+	if p.dst.isBlocking(int(dfd)) {
+		if err := pollWait(int(dfd), unix.POLLOUT); err != nil {
+			p.errno = err
+		}
+		return true
 	}
+	p.pfds[0] = unix.PollFd{Fd: int32(dfd), Events: unix.POLLOUT}
+	n, err := unix.Poll(p.pfds[:1], 0)
+	if err != nil && err != unix.EINTR {
+		p.errno = err
+		return true
+	}
+	return n > 0 // else park in the poller until dst is writable
+}
+
+// dstReady is dst's callback: it makes the system calls.
+func (p *pump) dstReady(dfd uintptr) bool {
 	spurious := 0
 	for p.remain != 0 {
 		n := maxChunk
 		if p.remain > 0 && p.remain < maxChunk {
 			n = int(p.remain)
 		}
-		m, err := p.call(sfd, dfd, n)
+		m, err := p.call(p.sfd, int(dfd), n)
 		switch err {
 		case nil:
 			if m == 0 {
@@ -547,7 +549,7 @@ func (p *pump) innerReady(fd uintptr) bool {
 		srcOK, dstOK := p.src.alwaysReady(), p.dst.alwaysReady()
 		if !srcOK && !dstOK {
 			p.pfds = [2]unix.PollFd{
-				{Fd: int32(sfd), Events: unix.POLLIN},
+				{Fd: int32(p.sfd), Events: unix.POLLIN},
 				{Fd: int32(dfd), Events: unix.POLLOUT},
 			}
 			if _, err := unix.Poll(p.pfds[:], 0); err != nil && err != unix.EINTR {
@@ -556,7 +558,24 @@ func (p *pump) innerReady(fd uintptr) bool {
 			}
 			srcOK, dstOK = p.pfds[0].Revents != 0, p.pfds[1].Revents != 0
 		}
-		if srcOK && dstOK {
+		switch {
+		case !dstOK && !p.src.raw:
+			p.dstWait = true // leave src's callback, then wait for dst
+			return true
+		case !dstOK:
+			// src is the engine's pipe, outside the poller: nothing of it is
+			// held, so wait here.
+			if !p.dst.isBlocking(int(dfd)) {
+				return false // park in the poller until dst is writable
+			}
+			if err := pollWait(int(dfd), unix.POLLOUT); err != nil {
+				p.errno = err
+				return true
+			}
+		case !srcOK:
+			p.srcWait = true
+			return true
+		default:
 			// Both sides ready, yet EAGAIN. Once may be a race; again and again
 			// means the kernel will not splice what is there (urgent data on a
 			// TCP socket stops splice at its mark): report a refusal, so that
@@ -566,24 +585,6 @@ func (p *pump) innerReady(fd uintptr) bool {
 				return true
 			}
 			runtime.Gosched()
-			continue
-		}
-		waitDst := !dstOK
-		outer, inner := p.sides()
-		switch {
-		case waitDst == p.dstOuter:
-			p.outerWait = true // wait in the outer callback
-			return true
-		case !outer.raw:
-			// Waiting here would hold the outer fd: swap the nesting.
-			p.swap = true
-			return true
-		case !inner.isBlocking(int(fd)):
-			return false // park in the poller until this side is ready
-		}
-		if err := pollWait(int(fd), events(waitDst)); err != nil {
-			p.errno = err
-			return true
 		}
 	}
 	return true

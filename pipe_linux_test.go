@@ -698,9 +698,9 @@ func fillConn(t *testing.T, c *net.TCPConn) {
 	c.SetWriteDeadline(time.Time{})
 }
 
-// waitParked waits until some goroutine is parked in Go's poller in this
-// package's code, which is where the operation under test must be, and fails
-// the test if done is sent on first.
+// waitParked waits until the operation's goroutine, started by this test, is
+// parked in Go's poller inside this package, and fails the test if the
+// operation returns first.
 func waitParked(t *testing.T, done <-chan error) {
 	t.Helper()
 	buf := make([]byte, 1<<20)
@@ -711,8 +711,14 @@ func waitParked(t *testing.T, done <-chan error) {
 		default:
 		}
 		n := runtime.Stack(buf, true)
+		for n == len(buf) {
+			buf = make([]byte, 2*len(buf))
+			n = runtime.Stack(buf, true)
+		}
 		for _, g := range bytes.Split(buf[:n], []byte("\n\n")) {
-			if bytes.Contains(g, []byte("[IO wait")) && bytes.Contains(g, []byte("splicekit/splice.")) {
+			if bytes.Contains(g, []byte("[IO wait")) &&
+				bytes.Contains(g, []byte("github.com/splicekit/splice.(")) &&
+				bytes.Contains(g, []byte("created by github.com/splicekit/splice_test.TestCloseDoesNotWaitForOtherSide.")) {
 				return
 			}
 		}

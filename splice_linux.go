@@ -51,7 +51,12 @@ func Splice(rfd int, roff *int64, wfd int, woff *int64, n int, flags Flags) (int
 // socket, a full destination) holds nothing of p while it waits: it goes on
 // waiting after Close, and fails with os.ErrClosed when that side becomes ready,
 // or with that side's deadline. Likewise, closing the other side never waits
-// for p.
+// for p. (The exception is another side that is a blocking socket or file
+// outside Go's poller: the system call itself blocks on such an fd.)
+//
+// When dst fails, WriteTo leaves the bytes it did not deliver in the pipe. Copy
+// with a Pipe as source may instead take a small chunk out by read(2) and hand
+// what dst refused to Copier.Unwritten.
 type Pipe struct {
 	r, w   *os.File
 	closed atomic.Bool
@@ -113,8 +118,8 @@ func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
 	}
 	// Fail before taking bytes from src that could not be written.
 	w := p.end(true)
-	if err := w.usable(); err != nil {
-		return n, w.pollErr("write", err)
+	if err := w.checkOpen("write"); err != nil {
+		return n, err
 	}
 	m, err := fallback.ReadWrite(p.w, src)
 	return n + m, p.closing("readfrom", err)
