@@ -14,7 +14,7 @@ import (
 )
 
 // rawPipe returns a raw pipe's fds, closed when the test ends.
-func rawPipe(t *testing.T, flags int) (r, w int) {
+func rawPipe(t testing.TB, flags int) (r, w int) {
 	t.Helper()
 	var fds [2]int
 	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|flags); err != nil {

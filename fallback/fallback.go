@@ -94,20 +94,12 @@ func (c *Copier) ReadWrite(dst io.Writer, src io.Reader) (written int64, err err
 	}
 	buf := bufPool.Get().(*[BufferSize]byte)
 	defer bufPool.Put(buf)
+	h := rw.Hooks{Progress: c.Progress, Unwritten: c.Unwritten}
 	for {
-		nr, nw, rerr, werr := rw.Step(dst, src, buf[:])
+		_, nw, rerr, werr := h.Step(dst, src, buf[:], written)
 		written += int64(nw)
 		if werr != nil {
-			if c.Progress != nil && nw > 0 {
-				c.Progress(written)
-			}
-			if c.Unwritten != nil {
-				c.Unwritten(buf[nw:nr])
-			}
 			return written, werr
-		}
-		if nr > 0 && c.Progress != nil {
-			c.Progress(written)
 		}
 		if rerr != nil {
 			if rerr == io.EOF {

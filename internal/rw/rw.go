@@ -1,6 +1,6 @@
 // Package rw is one round of io.Copy's read/write loop, shared by the fallback
-// engine and the splice engine's small-chunk path so that both count bytes and
-// report errors exactly as io.Copy does.
+// engine and the splice engine's small-chunk path so that both count bytes,
+// report errors and call a Copier's hooks exactly as io.Copy's loop would.
 package rw
 
 import (
@@ -13,26 +13,47 @@ import (
 // than none.
 var ErrInvalidWrite = errors.New("invalid write result")
 
+// Hooks are a copy's reports: Progress gets the running total after each chunk
+// dst accepted (a partial one too, before dst's error); Unwritten gets the bytes
+// read from src but not accepted when dst fails. Either may be nil.
+type Hooks struct {
+	Progress  func(written int64)
+	Unwritten func(data []byte)
+}
+
 // Step reads once from src into buf and writes what it read to dst, as one
-// round of io.Copy. nr is what src gave, nw what dst accepted; werr is dst's
-// error (io.ErrShortWrite if it accepted less without one, ErrInvalidWrite if
-// it reported an impossible count, which then counts as 0), and when it is set
-// buf[nw:nr] holds the bytes read but not written. rerr is src's error, io.EOF
-// included; a copy ends on werr first, then on rerr.
-func Step(dst io.Writer, src io.Reader, buf []byte) (nr, nw int, rerr, werr error) {
+// round of io.Copy, and reports to h; written is the copy's total before this
+// round. nr is what src gave, nw what dst accepted; werr is dst's error (see
+// Write); rerr is src's error, io.EOF included. A copy ends on werr first, then
+// on rerr.
+func (h Hooks) Step(dst io.Writer, src io.Reader, buf []byte, written int64) (nr, nw int, rerr, werr error) {
 	nr, rerr = src.Read(buf)
 	if nr <= 0 {
 		return 0, 0, rerr, nil
 	}
-	nw, werr = dst.Write(buf[:nr])
-	if nw < 0 || nw > nr {
-		nw = 0
-		if werr == nil {
-			werr = ErrInvalidWrite
-		}
+	nw, werr = Write(dst, buf[:nr])
+	if nw > 0 && h.Progress != nil {
+		h.Progress(written + int64(nw))
 	}
-	if werr == nil && nw != nr {
-		werr = io.ErrShortWrite
+	if werr != nil && nw < nr && h.Unwritten != nil {
+		h.Unwritten(buf[nw:nr])
 	}
 	return nr, nw, rerr, werr
+}
+
+// Write writes p to dst once, as io.Copy's loop does: the count is what dst
+// accepted, 0 with ErrInvalidWrite if dst reported an impossible count, and a
+// short write without an error is io.ErrShortWrite.
+func Write(dst io.Writer, p []byte) (int, error) {
+	n, err := dst.Write(p)
+	if n < 0 || n > len(p) {
+		n = 0
+		if err == nil {
+			err = ErrInvalidWrite
+		}
+	}
+	if err == nil && n != len(p) {
+		err = io.ErrShortWrite
+	}
+	return n, err
 }
