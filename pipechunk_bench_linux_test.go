@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/splicekit/splice"
 )
 
 // BenchmarkPipeChunk is the measurement behind Copy's small-chunk rule (copy_linux.go,
@@ -55,7 +57,7 @@ func BenchmarkPipeChunk(b *testing.B) {
 							var err error
 							if how == "splice" {
 								var m int64
-								m, err = unix.Splice(e.src, nil, e.dst, nil, size-got, unix.SPLICE_F_NONBLOCK)
+								m, err = splice.Splice(e.src, nil, e.dst, nil, size-got, splice.NonBlock)
 								n = int(m)
 							} else if n, err = unix.Read(e.src, buf[:size-got]); err == nil {
 								_, err = unix.Write(e.dst, buf[:n])
