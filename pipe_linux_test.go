@@ -436,16 +436,16 @@ func TestPipeWriteToBlockingDstDoesNotSpin(t *testing.T) {
 	}()
 	res := make(chan error, 1)
 	var n int64
-	go func() {
+	cpuTime := onThread(t, func() {
 		var err error
 		n, err = p.WriteTo(w)
 		w.Close()
 		res <- err
-	}()
+	})
 	// A slow consumer: 8 reads of 4 KiB a 25 ms, then the rest at once.
 	var got []byte
 	buf := make([]byte, 4096)
-	cpu0 := cpuTime(t)
+	cpu0 := cpuTime()
 	wall0 := time.Now()
 	for range 8 {
 		time.Sleep(25 * time.Millisecond)
@@ -455,7 +455,7 @@ func TestPipeWriteToBlockingDstDoesNotSpin(t *testing.T) {
 		}
 		got = append(got, buf[:m]...)
 	}
-	cpu := cpuTime(t) - cpu0
+	cpu := cpuTime() - cpu0
 	wall := time.Since(wall0)
 	rest, err := io.ReadAll(r)
 	if err != nil {
