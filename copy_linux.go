@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/splicekit/splice/fallback"
 	"github.com/splicekit/splice/internal/rw"
 )
 
@@ -261,29 +262,48 @@ const smallChunk = 8 << 10
 
 var smallBufPool = sync.Pool{New: func() any { return new([smallChunk]byte) }}
 
+// tcpSpliceBudget is how many bytes a copy from a pipe to a TCP socket splices
+// before it goes on by read and write, with io.Copy's buffer size. Splicing to
+// TCP releases the pipe's pages only once the socket has sent them, so a writer
+// refilling the pipe waits for every send; read frees the pipe at once. In
+// BenchmarkCopy pipe-tcp (Linux 6.18, loopback), CopyN by splice took 43-47%
+// less time than io.Copy at 32-64 KiB (bytes already in the pipe), the same at
+// 128-256 KiB, and 14-50% more from 512 KiB to 8 MiB, while the writer kept
+// the pipe full.
+const tcpSpliceBudget = 64 << 10
+
+var streamBufPool = sync.Pool{New: func() any { return new([fallback.BufferSize]byte) }}
+
 // spliceDirect splices from s to d, one of which is a pipe. When s is likely a
 // pipe, it moves chunks under smallChunk by read and write, through src and dst,
 // and splices the big ones: after a splice that moved less than smallChunk it
 // reads, and after a read that filled smallChunk it splices again. A copy
-// starts by splicing unless it is known to be smaller than smallChunk. (Pipe's
-// own ReadFrom and WriteTo always splice: the bytes dst refuses stay in the
-// pipe.)
+// starts by splicing unless it is known to be smaller than smallChunk. To a TCP
+// socket, it splices the first tcpSpliceBudget bytes and reads and writes the
+// rest. (Pipe's own ReadFrom and WriteTo always splice: the bytes dst refuses
+// stay in the pipe.)
 func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remain int64) (r moved) {
 	if !s.likelyPipe() {
 		return c.direct(s, d, opSplice, remain)
 	}
 	var pm *pump
-	var buf *[smallChunk]byte
+	var small *[smallChunk]byte
+	var stream *[fallback.BufferSize]byte
 	defer func() {
 		if pm != nil {
 			putPump(pm)
 		}
-		if buf != nil {
-			smallBufPool.Put(buf)
+		if small != nil {
+			smallBufPool.Put(small)
+		}
+		if stream != nil {
+			streamBufPool.Put(stream)
 		}
 	}()
 	hooks := rw.Hooks{Progress: c.Progress, Unwritten: c.Unwritten}
 	splicing := remain < 0 || remain >= smallChunk
+	streaming := false // read and write to the end
+	checked := false
 	for remain != 0 {
 		if splicing {
 			if pm == nil {
@@ -300,21 +320,36 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 				remain -= got
 			}
 			splicing = got >= smallChunk
+			if d.tcp != nil && r.written >= tcpSpliceBudget {
+				splicing, streaming = false, true
+			}
 			continue
 		}
-		if buf == nil {
+		if !checked {
 			// Take no byte from src that a closed dst could not accept.
 			if err := d.checkOpen("write"); err != nil {
 				r.handled, r.err = true, err
 				return r
 			}
-			buf = smallBufPool.Get().(*[smallChunk]byte)
+			checked = true
 		}
-		k := smallChunk
-		if remain > 0 && remain < smallChunk {
-			k = int(remain)
+		var buf []byte
+		switch {
+		case streaming:
+			if stream == nil {
+				stream = streamBufPool.Get().(*[fallback.BufferSize]byte)
+			}
+			buf = stream[:]
+		default:
+			if small == nil {
+				small = smallBufPool.Get().(*[smallChunk]byte)
+			}
+			buf = small[:]
 		}
-		nr, nw, rerr, werr := hooks.Step(dst, src, buf[:k], r.written)
+		if remain > 0 && remain < int64(len(buf)) {
+			buf = buf[:remain]
+		}
+		nr, nw, rerr, werr := hooks.Step(dst, src, buf, r.written)
 		r.handled = true
 		r.taken += int64(nr)
 		r.written += int64(nw)
@@ -325,7 +360,7 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 			r.err = werr
 			return r
 		}
-		if nr > 0 {
+		if nr > 0 && !streaming {
 			splicing = nr == smallChunk
 		}
 		if rerr != nil {

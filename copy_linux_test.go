@@ -321,4 +321,35 @@ func TestCopyFromPipeSmallChunks(t *testing.T) {
 		got, _ := io.ReadAll(f)
 		testutil.Equal(t, data, got)
 	})
+	// To TCP, a copy splices the first 64 KiB and reads and writes the rest.
+	t.Run("tcp-stream", func(t *testing.T) {
+		t.Parallel()
+		const budget = 64 << 10
+		p := newPipe(t)
+		if _, err := p.SetSize(budget); err != nil {
+			t.Fatal(err)
+		}
+		data := testutil.Data(1<<20+7, 4)
+		p.Write(data[:budget]) // fills the pipe: the first splice can take it all
+		go func() {
+			p.Write(data[budget:])
+			p.CloseWrite()
+		}()
+		a, b := testutil.TCPPair(t)
+		splice.WatchMethods(a)
+		got := make(chan []byte, 1)
+		go func() {
+			all, _ := io.ReadAll(b)
+			got <- all
+		}()
+		if n, err := splice.Copy(a, p); n != int64(len(data)) || err != nil {
+			t.Fatalf("Copy = %d, %v; want %d, nil", n, err, len(data))
+		}
+		a.CloseWrite()
+		testutil.Equal(t, data, <-got)
+		// Splices run until 64 KiB are out; the last may take up to a pipe more.
+		if k := kernelBytes(t, a); k < budget || k >= 2*budget {
+			t.Errorf("the kernel moved %d of %d bytes; want the first 64 KiB to 128 KiB, then read and write", k, len(data))
+		}
+	})
 }
