@@ -95,7 +95,7 @@ func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool)
 		// From a stream socket to an *os.File, the engine's pipe serves
 		// whatever the file is, as the standard library's does: no fstat.
 		m = MethodSplice
-		r = c.viaPipe(s, d, dst, remain)
+		r = c.throughPipe(s, d, inner, dst, remain)
 		tried |= triedVia
 	case s.mode == 0 || d.mode == 0:
 		m, r = c.guess(&s, &d, inner, dst, remain, &tried)
@@ -116,7 +116,7 @@ func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool)
 		case (s.isPipe() || d.isPipe()) && !tried.has(opSplice):
 			r = c.spliceDirect(s, d, inner, dst, remain)
 		case m == MethodSplice && !s.isPipe() && !d.isPipe() && tried&triedVia == 0:
-			r = c.viaPipe(s, d, dst, remain)
+			r = c.throughPipe(s, d, inner, dst, remain)
 		}
 	}
 	if testHookPath != nil {
@@ -346,27 +346,63 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 			}
 			buf = small[:]
 		}
-		if remain > 0 && remain < int64(len(buf)) {
-			buf = buf[:remain]
-		}
-		nr, nw, rerr, werr := hooks.Step(dst, src, buf, r.written)
-		r.handled = true
-		r.taken += int64(nr)
-		r.written += int64(nw)
-		if remain > 0 {
-			remain -= int64(nr)
-		}
-		if werr != nil {
-			r.err = werr
+		nr, done := readWriteChunk(&hooks, dst, src, buf, &remain, &r)
+		if done {
 			return r
 		}
 		if nr > 0 && !streaming {
 			splicing = nr == smallChunk
 		}
-		if rerr != nil {
-			if rerr != io.EOF {
-				r.err = rerr
-			}
+	}
+	r.handled = true
+	return r
+}
+
+// readWriteChunk moves one chunk, of at most len(buf) and remain (if not
+// negative) bytes, by read and write, and adds it to r and takes it from remain.
+// done reports that the copy has ended: at EOF, or with r.err set.
+func readWriteChunk(hooks *rw.Hooks, dst io.Writer, src io.Reader, buf []byte, remain *int64, r *moved) (nr int, done bool) {
+	if *remain >= 0 && *remain < int64(len(buf)) {
+		buf = buf[:*remain]
+	}
+	nr, nw, rerr, werr := hooks.Step(dst, src, buf, r.written)
+	r.handled = true
+	r.taken += int64(nr)
+	r.written += int64(nw)
+	if *remain > 0 {
+		*remain -= int64(nr)
+	}
+	switch {
+	case werr != nil:
+		r.err = werr
+		return nr, true
+	case rerr == io.EOF:
+		return nr, true
+	case rerr != nil:
+		r.err = rerr
+		return nr, true
+	}
+	return nr, false
+}
+
+// throughPipe copies s to d through the engine's pipe (viaPipe), except a copy
+// known to be smaller than smallChunk: that goes by read and write, one call
+// each where the pipe takes two splices. In BenchmarkCopy (CopyN of 1 B to 4 KiB)
+// this took Unix→file from 6-11% slower than io.Copy to 9-16% faster, TCP→TCP
+// at 512 B from 19% slower to even, and left the other socket pairs even.
+func (c *Copier) throughPipe(s, d endpoint, src io.Reader, dst io.Writer, remain int64) (r moved) {
+	if remain < 0 || remain >= smallChunk {
+		return c.viaPipe(s, d, dst, remain)
+	}
+	// Take no byte from src that a closed dst could not accept.
+	if err := d.checkOpen("write"); err != nil {
+		return moved{handled: true, err: err}
+	}
+	buf := smallBufPool.Get().(*[smallChunk]byte)
+	defer smallBufPool.Put(buf)
+	hooks := rw.Hooks{Progress: c.Progress, Unwritten: c.Unwritten}
+	for remain != 0 {
+		if _, done := readWriteChunk(&hooks, dst, src, buf[:], &remain, &r); done {
 			return r
 		}
 	}
