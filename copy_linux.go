@@ -263,13 +263,14 @@ const smallChunk = 8 << 10
 var smallBufPool = sync.Pool{New: func() any { return new([smallChunk]byte) }}
 
 // tcpSpliceBudget is how many bytes a copy from a pipe to a TCP socket splices
-// before it goes on by read and write, with io.Copy's buffer size. Splicing to
-// TCP releases the pipe's pages only once the socket has sent them, so a writer
-// refilling the pipe waits for every send; read frees the pipe at once. In
-// BenchmarkCopy pipe-tcp (Linux 6.18, loopback), CopyN by splice took 43-47%
-// less time than io.Copy at 32-64 KiB (bytes already in the pipe), the same at
-// 128-256 KiB, and 14-50% more from 512 KiB to 8 MiB, while the writer kept
-// the pipe full.
+// (at most: each splice is cut to what is left of it) before it goes on by
+// read and write, with io.Copy's buffer size. In BenchmarkCopy pipe-tcp, with
+// its sizes set to 32 KiB-8 MiB (Linux 6.18, loopback, the writer keeping a
+// 64 KiB pipe full), CopyN by splice alone took 43-47% less time than io.Copy at
+// 32-64 KiB, the same at 128-256 KiB, and 14-50% more from 512 KiB to 8 MiB.
+// The likely reason: a splice to a socket frees the pipe's slots only when the
+// send returns, and over loopback the send runs the receiving side too, so the
+// pipe's writer waits out every send, where a read frees the pipe at once.
 const tcpSpliceBudget = 64 << 10
 
 var streamBufPool = sync.Pool{New: func() any { return new([fallback.BufferSize]byte) }}
@@ -278,9 +279,9 @@ var streamBufPool = sync.Pool{New: func() any { return new([fallback.BufferSize]
 // pipe, it moves chunks under smallChunk by read and write, through src and dst,
 // and splices the big ones: after a splice that moved less than smallChunk it
 // reads, and after a read that filled smallChunk it splices again. A copy
-// starts by splicing unless it is known to be smaller than smallChunk. To a TCP
-// socket, it splices the first tcpSpliceBudget bytes and reads and writes the
-// rest. (Pipe's own ReadFrom and WriteTo always splice: the bytes dst refuses
+// starts by splicing unless it is known to be smaller than smallChunk. To a
+// *net.TCPConn, it splices tcpSpliceBudget bytes at most and reads and writes
+// the rest. (Pipe's own ReadFrom and WriteTo always splice: the bytes dst refuses
 // stay in the pipe.)
 func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remain int64) (r moved) {
 	if !s.likelyPipe() {
@@ -311,8 +312,12 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 				pm.once = true
 			}
 			pm.remain = remain
+			capped := false
+			if left := tcpSpliceBudget - r.kernel; d.tcp != nil && (remain < 0 || remain > left) {
+				pm.remain, capped = left, true
+			}
 			before := r.written
-			if c.pumpOnce(pm, opSplice, &r) {
+			if c.pumpOnce(pm, opSplice, &r) && !(capped && pm.remain == 0 && r.handled && r.err == nil) {
 				return r
 			}
 			got := r.written - before
@@ -320,7 +325,7 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 				remain -= got
 			}
 			splicing = got >= smallChunk
-			if d.tcp != nil && r.written >= tcpSpliceBudget {
+			if d.tcp != nil && r.kernel >= tcpSpliceBudget {
 				splicing, streaming = false, true
 			}
 			continue

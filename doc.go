@@ -33,11 +33,12 @@
 //
 // Copy and CopyN are drop-in replacements for io.Copy and io.CopyN: same count,
 // same errors, same LimitedReader.N and file offsets, and no bytes through user
-// space wherever both sides are file descriptors, but for chunks under 8 KiB out
-// of a pipe, which read(2) and write(2) move faster. They splice directly where
+// space wherever both sides are file descriptors, but where read(2) and write(2)
+// measured faster: small chunks and copies, and pipe to TCP streams past their
+// first 64 KiB (Copy's doc comment has the details). They splice directly where
 // either side is a pipe, through a pooled pipe between sockets and files, and use
 // sendfile(2) from files to sockets and copy_file_range(2) between files; Plan
-// tells which. Where they wait, they wait on one side at a time, holding nothing
+// tells which. Where they wait, they wait on one side at a time, holding no lock
 // of the other, so that closing either side from another goroutine never waits. Copier adds progress reports, hands back the bytes a failing
 // destination did not take, and sizes or disables the pipe.
 //

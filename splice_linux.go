@@ -55,8 +55,10 @@ func Splice(rfd int, roff *int64, wfd int, woff *int64, n int, flags Flags) (int
 // outside Go's poller: the system call itself blocks on such an fd.)
 //
 // When dst fails, WriteTo leaves the bytes it did not deliver in the pipe. Copy
-// with a Pipe as source may instead take a small chunk out by read(2) and hand
-// what dst refused to Copier.Unwritten.
+// with a Pipe as source may instead take bytes out by read(2) (small chunks, and
+// to a *net.TCPConn all after the first 64 KiB) and hand what dst refused to
+// Copier.Unwritten. WriteTo always splices, to TCP too, which is slower there
+// for long streams (see README).
 type Pipe struct {
 	r, w   *os.File
 	closed atomic.Bool
