@@ -8,7 +8,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/splicekit/splice/fallback"
 	"github.com/splicekit/splice/internal/rw"
 )
 
@@ -273,8 +272,6 @@ var smallBufPool = sync.Pool{New: func() any { return new([smallChunk]byte) }}
 // pipe's writer waits out every send, where a read frees the pipe at once.
 const tcpSpliceBudget = 64 << 10
 
-var streamBufPool = sync.Pool{New: func() any { return new([fallback.BufferSize]byte) }}
-
 // spliceDirect splices from s to d, one of which is a pipe. When s is likely a
 // pipe, it moves chunks under smallChunk by read and write, through src and dst,
 // and splices the big ones: after a splice that moved less than smallChunk it
@@ -289,7 +286,6 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 	}
 	var pm *pump
 	var small *[smallChunk]byte
-	var stream *[fallback.BufferSize]byte
 	defer func() {
 		if pm != nil {
 			putPump(pm)
@@ -297,14 +293,9 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 		if small != nil {
 			smallBufPool.Put(small)
 		}
-		if stream != nil {
-			streamBufPool.Put(stream)
-		}
 	}()
 	hooks := rw.Hooks{Progress: c.Progress, Unwritten: c.Unwritten}
 	splicing := remain < 0 || remain >= smallChunk
-	streaming := false // read and write to the end
-	checked := false
 	for remain != 0 {
 		if splicing {
 			if pm == nil {
@@ -324,42 +315,49 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 			if remain > 0 {
 				remain -= got
 			}
-			splicing = got >= smallChunk
-			if d.tcp != nil && r.kernel >= tcpSpliceBudget {
-				splicing, streaming = false, true
+			if d.tcp != nil && r.kernel >= tcpSpliceBudget && remain != 0 {
+				buf := rw.GetBuffer()
+				defer rw.PutBuffer(buf)
+				return c.readWrite(d, src, dst, buf[:], remain, r)
 			}
+			splicing = got >= smallChunk
 			continue
 		}
-		if !checked {
+		if small == nil {
 			// Take no byte from src that a closed dst could not accept.
 			if err := d.checkOpen("write"); err != nil {
 				r.handled, r.err = true, err
 				return r
 			}
-			checked = true
+			small = smallBufPool.Get().(*[smallChunk]byte)
 		}
-		var buf []byte
-		switch {
-		case streaming:
-			if stream == nil {
-				stream = streamBufPool.Get().(*[fallback.BufferSize]byte)
-			}
-			buf = stream[:]
-		default:
-			if small == nil {
-				small = smallBufPool.Get().(*[smallChunk]byte)
-			}
-			buf = small[:]
-		}
-		nr, done := readWriteChunk(&hooks, dst, src, buf, &remain, &r)
+		nr, done := readWriteChunk(&hooks, dst, src, small[:], &remain, &r)
 		if done {
 			return r
 		}
-		if nr > 0 && !streaming {
+		if nr > 0 {
 			splicing = nr == smallChunk
 		}
 	}
 	r.handled = true
+	return r
+}
+
+// readWrite copies the rest of src (remain bytes, or to EOF if remain is
+// negative) by read and write through buf, adding to r, which holds what the
+// copy moved before.
+func (c *Copier) readWrite(d endpoint, src io.Reader, dst io.Writer, buf []byte, remain int64, r moved) moved {
+	// Take no byte from src that a closed dst could not accept.
+	if err := d.checkOpen("write"); err != nil {
+		r.handled, r.err = true, err
+		return r
+	}
+	hooks := rw.Hooks{Progress: c.Progress, Unwritten: c.Unwritten}
+	read, written, err := hooks.Loop(dst, src, buf, remain, r.written)
+	r.handled = true
+	r.taken += read
+	r.written += written
+	r.err = err
 	return r
 }
 
@@ -399,20 +397,9 @@ func (c *Copier) throughPipe(s, d endpoint, src io.Reader, dst io.Writer, remain
 	if remain < 0 || remain >= smallChunk {
 		return c.viaPipe(s, d, dst, remain)
 	}
-	// Take no byte from src that a closed dst could not accept.
-	if err := d.checkOpen("write"); err != nil {
-		return moved{handled: true, err: err}
-	}
 	buf := smallBufPool.Get().(*[smallChunk]byte)
 	defer smallBufPool.Put(buf)
-	hooks := rw.Hooks{Progress: c.Progress, Unwritten: c.Unwritten}
-	for remain != 0 {
-		if _, done := readWriteChunk(&hooks, dst, src, buf[:], &remain, &r); done {
-			return r
-		}
-	}
-	r.handled = true
-	return r
+	return c.readWrite(d, src, dst, buf[:], remain, moved{})
 }
 
 func (op pumpOp) String() string {

@@ -9,7 +9,6 @@ package fallback
 
 import (
 	"io"
-	"sync"
 
 	"github.com/splicekit/splice/internal/rw"
 )
@@ -17,9 +16,7 @@ import (
 // BufferSize is the size of the pooled buffers, io.Copy's own. Every Read and Write
 // the loop makes is at most this long, well below the 1 GiB that some systems
 // (Darwin, FreeBSD) refuse in a single call.
-const BufferSize = 32 << 10
-
-var bufPool = sync.Pool{New: func() any { return new([BufferSize]byte) }}
+const BufferSize = rw.BufferSize
 
 // Copy is io.Copy with a pooled buffer: same order of fast paths, same count, same
 // errors (nil at EOF).
@@ -92,20 +89,9 @@ func (c *Copier) ReadWrite(dst io.Writer, src io.Reader) (written int64, err err
 	if c == nil {
 		c = &zero
 	}
-	buf := bufPool.Get().(*[BufferSize]byte)
-	defer bufPool.Put(buf)
+	buf := rw.GetBuffer()
+	defer rw.PutBuffer(buf)
 	h := rw.Hooks{Progress: c.Progress, Unwritten: c.Unwritten}
-	for {
-		_, nw, rerr, werr := h.Step(dst, src, buf[:], written)
-		written += int64(nw)
-		if werr != nil {
-			return written, werr
-		}
-		if rerr != nil {
-			if rerr == io.EOF {
-				return written, nil
-			}
-			return written, rerr
-		}
-	}
+	_, written, err = h.Loop(dst, src, buf[:], -1, 0)
+	return written, err
 }

@@ -6,7 +6,20 @@ package rw
 import (
 	"errors"
 	"io"
+	"sync"
 )
+
+// BufferSize is the size of the pooled buffers, io.Copy's own.
+const BufferSize = 32 << 10
+
+var bufPool = sync.Pool{New: func() any { return new([BufferSize]byte) }}
+
+// GetBuffer takes a BufferSize buffer from a pool shared by the fallback
+// engine and the splice engine; PutBuffer gives it back.
+func GetBuffer() *[BufferSize]byte { return bufPool.Get().(*[BufferSize]byte) }
+
+// PutBuffer returns a buffer taken with GetBuffer.
+func PutBuffer(b *[BufferSize]byte) { bufPool.Put(b) }
 
 // ErrInvalidWrite matches the message of io's unexported error of the same name,
 // returned when a Writer reports more bytes written than it was given, or fewer
@@ -39,6 +52,31 @@ func (h Hooks) Step(dst io.Writer, src io.Reader, buf []byte, written int64) (nr
 		h.Unwritten(buf[nw:nr])
 	}
 	return nr, nw, rerr, werr
+}
+
+// Loop runs Step through buf until src ends, a side fails, or, if limit is not
+// negative, limit bytes were read: io.Copy's loop (io.CopyN's with a limit).
+// base is the copy's total before the loop, for Progress. It returns what src
+// gave and what dst accepted in the loop, and the first error, nil at EOF.
+func (h Hooks) Loop(dst io.Writer, src io.Reader, buf []byte, limit, base int64) (read, written int64, err error) {
+	for limit < 0 || read < limit {
+		b := buf
+		if limit >= 0 && limit-read < int64(len(b)) {
+			b = b[:limit-read]
+		}
+		nr, nw, rerr, werr := h.Step(dst, src, b, base+written)
+		read += int64(nr)
+		written += int64(nw)
+		switch {
+		case werr != nil:
+			return read, written, werr
+		case rerr == io.EOF:
+			return read, written, nil
+		case rerr != nil:
+			return read, written, rerr
+		}
+	}
+	return read, written, nil
 }
 
 // Write writes p to dst once, as io.Copy's loop does: the count is what dst
