@@ -60,8 +60,8 @@ type Copier struct {
 	Unwritten func(data []byte)
 }
 
-// zeroCopier stands in for a nil *Copier.
-var zeroCopier Copier
+// defaultCopier stands in for a nil *Copier.
+var defaultCopier Copier
 
 // Copy copies from src to dst as the package-level Copy does, with c's settings.
 func (c *Copier) Copy(dst io.Writer, src io.Reader) (int64, error) {
@@ -83,7 +83,7 @@ func (c *Copier) CopyN(dst io.Writer, src io.Reader, n int64) (int64, error) {
 // copy copies from src to dst, at most n bytes if limited.
 func (c *Copier) copy(dst io.Writer, src io.Reader, n int64, limited bool) (int64, error) {
 	if c == nil {
-		c = &zeroCopier
+		c = &defaultCopier
 	}
 	if !c.DisableSplice {
 		written, handled, err := c.kernelCopy(dst, src, n, limited)
@@ -147,5 +147,5 @@ func (m Method) String() string {
 // kernel refuses a planned path on the first call (a device without splice
 // support, say), Copy falls back to MethodReadWrite without losing a byte.
 func Plan(dst io.Writer, src io.Reader) Method {
-	return zeroCopier.plan(dst, src)
+	return defaultCopier.plan(dst, src)
 }

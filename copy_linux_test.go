@@ -64,7 +64,7 @@ func checkMethod(t *testing.T, dst io.Writer, src io.Reader, sk, dk testutil.Kin
 	case testutil.OSPipe, testutil.Pipe, testutil.BlockingPipe, testutil.LimitedOSPipe:
 		// A copy known to be under 8 KiB reads and writes; any other starts
 		// by splicing (TestCopyFromPipeSmallChunks tests what follows).
-		if sk == testutil.LimitedOSPipe && size < 8<<10 {
+		if sk == testutil.LimitedOSPipe && size < splice.SmallChunk {
 			if kernel != 0 {
 				t.Errorf("the kernel moved %d bytes of a %d-byte copy from a pipe; want 0", kernel, size)
 			}
@@ -73,7 +73,7 @@ func checkMethod(t *testing.T, dst io.Writer, src io.Reader, sk, dk testutil.Kin
 		}
 	default:
 		wantKernel := int64(size)
-		if sk.Limited() && size < 8<<10 && want == splice.MethodSplice && throughEnginePipe(sk, dk) {
+		if sk.Limited() && size < splice.SmallChunk && want == splice.MethodSplice && throughEnginePipe(sk, dk) {
 			wantKernel = 0 // a copy known to be small reads and writes
 		}
 		if kernel != wantKernel {
@@ -348,7 +348,7 @@ func TestCopyFromPipeSmallChunks(t *testing.T) {
 	// a pipe that holds more (where one splice could take it all).
 	t.Run("tcp-stream", func(t *testing.T) {
 		t.Parallel()
-		const budget = 64 << 10
+		const budget = splice.TCPSpliceBudget
 		p := newPipe(t)
 		if _, err := p.SetSize(4 * budget); err != nil {
 			t.Logf("cannot grow the pipe (%v): its %d bytes are filled", err, p.Size())

@@ -12,6 +12,12 @@ var (
 	paths   = map[any][]MethodRun{}
 )
 
+// Engine constants that tests assert on.
+const (
+	SmallChunk      = smallChunk
+	TCPSpliceBudget = tcpSpliceBudget
+)
+
 // MethodRun is one kernel path a copy ran: the method, whether it handled the
 // copy (false: the kernel refused before any byte moved), and how many bytes the
 // kernel moved (from a pipe, small chunks go by read and write).
@@ -69,7 +75,7 @@ func SpliceOutcomes(p *Pipe) (spliced, refused int) {
 // DrainPipePool closes the pooled pipes, for the leak check.
 func DrainPipePool() {
 	for {
-		cp, ok := pipePool.Get().(*copyPipe)
+		cp, ok := pipePool.Get().(*enginePipe)
 		if !ok {
 			return
 		}
@@ -86,9 +92,9 @@ func InjectErrno(stage string, nth int, errno error) (restore func()) {
 	testHookCall = func(p *pump) error {
 		var s string
 		switch {
-		case p.dst.raw:
+		case p.dst.engine:
 			s = "in"
-		case p.src.raw:
+		case p.src.engine:
 			s = "out"
 		default:
 			s = "direct"

@@ -3,7 +3,37 @@ package splice
 import (
 	"io"
 	"os"
+	"sync/atomic"
 )
+
+// Pipe is a kernel pipe buffer: a ring of page references that splice(2) fills
+// from and drains to other fds, that tee(2) duplicates, and that vmsplice(2) maps
+// user memory into. On systems other than Linux it is a pipe made by os.Pipe
+// that moves bytes by read and write, and Tee and SetSize report
+// errors.ErrUnsupported. On Linux both ends are created non-blocking and close-on-exec and are
+// registered with Go's poller, so reads, writes and splices on a Pipe park the
+// goroutine rather than a thread, and deadlines set on Reader() and Writer() apply
+// to them.
+//
+// One goroutine may read (Read, WriteTo, Tee) while another writes (Write,
+// ReadFrom). Close may be called from any goroutine and returns at once: it wakes
+// operations waiting on p's own ends, which then fail with an error matching
+// os.ErrClosed. A ReadFrom, WriteTo or Tee waiting on its other side (an idle
+// socket, a full destination) holds nothing of p while it waits: it goes on
+// waiting after Close, and fails with os.ErrClosed when that side becomes ready,
+// or with that side's deadline. Likewise, closing the other side never waits
+// for p. (The exception is another side that is a blocking socket or file
+// outside Go's poller: the system call itself blocks on such an fd.)
+//
+// When dst fails, WriteTo leaves the bytes it did not deliver in the pipe. Copy
+// with a Pipe as source may instead take bytes out by read(2) (small chunks, and
+// to a *net.TCPConn all after the first 64 KiB) and hand what dst refused to
+// Copier.Unwritten. WriteTo always splices, to TCP too, which is slower there
+// for long streams (see README).
+type Pipe struct {
+	r, w   *os.File
+	closed atomic.Bool
+}
 
 // The Pipe methods that are the same on every system.
 

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"sync/atomic"
 
 	"github.com/splicekit/splice/fallback"
 )
@@ -34,13 +33,6 @@ func Tee(rfd, wfd int, n int, flags Flags) (int64, error) {
 // matching errors.ErrUnsupported.
 func Vmsplice(fd int, bufs [][]byte, flags Flags) (int, error) {
 	return 0, unsupported("vmsplice")
-}
-
-// Pipe is a pipe made by os.Pipe, with the same methods as on Linux. Data moves
-// through it by read and write; Tee and SetSize report errors.ErrUnsupported.
-type Pipe struct {
-	r, w   *os.File
-	closed atomic.Bool
 }
 
 // NewPipe returns a new pipe made by os.Pipe.

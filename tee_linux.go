@@ -16,19 +16,16 @@ import (
 // Like Splice it works on raw fds and blocks the thread unless the pipes are
 // non-blocking or flags include NonBlock; (*Pipe).Tee integrates with the poller.
 func Tee(rfd, wfd int, n int, flags Flags) (int64, error) {
-	for {
+	m, err := ignoringEINTR(func() (int, error) {
 		// x/sys builds Tee's int64 from two registers on 32-bit systems,
 		// the upper one garbage: the count is an int.
-		m64, err := unix.Tee(rfd, wfd, n, int(flags))
-		m := int(m64)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, os.NewSyscallError("tee", err)
-		}
-		return int64(m), nil
+		m, err := unix.Tee(rfd, wfd, n, int(flags))
+		return int(m), err
+	})
+	if err != nil {
+		return 0, os.NewSyscallError("tee", err)
 	}
+	return int64(m), nil
 }
 
 // Tee duplicates up to n of the bytes buffered in p into dst, without consuming
@@ -51,7 +48,7 @@ func (p *Pipe) Tee(dst *Pipe, n int) (int64, error) {
 	defer putPump(pm)
 	pm.once = true
 	pm.run()
-	if err := pm.err("tee"); err != nil {
+	if err := pm.err(); err != nil {
 		return pm.written, p.closing("tee", err)
 	}
 	if pm.eof {

@@ -44,14 +44,9 @@ func Vmsplice(fd int, bufs [][]byte, flags Flags) (int, error) {
 	if len(iov) == 0 {
 		return 0, nil
 	}
-	for {
-		n, err := unix.Vmsplice(fd, iov, int(flags))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, os.NewSyscallError("vmsplice", err)
-		}
-		return n, nil
+	n, err := ignoringEINTR(func() (int, error) { return unix.Vmsplice(fd, iov, int(flags)) })
+	if err != nil {
+		return 0, os.NewSyscallError("vmsplice", err)
 	}
+	return n, nil
 }
