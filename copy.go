@@ -2,8 +2,10 @@ package splice
 
 import (
 	"io"
+	"net"
+	"os"
 
-	"github.com/splicekit/splice/fallback"
+	"github.com/splicekit/splice/internal/rw"
 )
 
 // Copy is a drop-in replacement for io.Copy: it copies from src to dst until EOF
@@ -94,21 +96,63 @@ func (c *Copier) copy(dst io.Writer, src io.Reader, n int64, limited bool) (int6
 	if limited {
 		src = io.LimitReader(src, n)
 	}
-	return c.fallback(0).Copy(dst, src)
+	return c.readWrite(dst, src, 0)
 }
 
-// fallback returns the read/write engine with c's hooks; base is the count
-// already written by an earlier path, which Progress totals include.
-func (c *Copier) fallback(base int64) *fallback.Copier {
-	fc := &fallback.Copier{Unwritten: c.Unwritten}
-	if c.Progress != nil {
-		if base == 0 {
-			fc.Progress = c.Progress
-		} else {
-			fc.Progress = func(n int64) { c.Progress(base + n) }
-		}
+// readWrite copies src to dst through user space, in io.Copy's order: src's
+// WriteTo, then dst's ReadFrom, then a loop over a pooled buffer; base is the
+// count already written by an earlier path, which Progress totals include.
+//
+// The WriteTo and ReadFrom of the fd types the kernel paths serve (loopsHere)
+// are not called: for the pairs that reach this point they would only loop over
+// read and write out of Unwritten's reach, or re-enter a zero-copy path that the
+// kernel has just refused or that DisableSplice rules out (a sandbox refusing
+// splice fails io.Copy between two TCP sockets; it must not fail Copy). The
+// package's own loop copies those.
+func (c *Copier) readWrite(dst io.Writer, src io.Reader, base int64) (int64, error) {
+	if wt, ok := src.(io.WriterTo); ok && !loopsHere(src) {
+		n, err := wt.WriteTo(dst)
+		c.delegated(base, n)
+		return n, err
 	}
-	return fc
+	if rf, ok := dst.(io.ReaderFrom); ok && !loopsHere(dst) {
+		n, err := rf.ReadFrom(src)
+		c.delegated(base, n)
+		return n, err
+	}
+	buf := rw.GetBuffer()
+	defer rw.PutBuffer(buf)
+	h := rw.Hooks{Progress: c.Progress, Unwritten: c.Unwritten}
+	_, written, err := h.Loop(dst, src, buf[:], -1, base)
+	return written, err
+}
+
+// delegated reports the n bytes that another type's WriteTo or ReadFrom
+// copied, once, to Progress.
+func (c *Copier) delegated(base, n int64) {
+	if n > 0 && c.Progress != nil {
+		c.Progress(base + n)
+	}
+}
+
+// loopsHere reports whether v is one of the types whose WriteTo or ReadFrom the
+// read/write path replaces by its own loop: the fd types of the standard library
+// and Pipe.
+func loopsHere(v any) bool {
+	switch v.(type) {
+	case *os.File, *net.TCPConn, *net.UnixConn, *Pipe:
+		return true
+	}
+	return false
+}
+
+// unwrapLimited returns the reader inside an *io.LimitedReader and the
+// LimitedReader, or r and nil.
+func unwrapLimited(r io.Reader) (io.Reader, *io.LimitedReader) {
+	if lr, ok := r.(*io.LimitedReader); ok {
+		return lr.R, lr
+	}
+	return r, nil
 }
 
 // Method is a path Copy can take; Plan reports it.

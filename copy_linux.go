@@ -86,9 +86,10 @@ func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool)
 	var r moved
 	switch {
 	case remain == 0:
-	case s.isSocket() && s.stream && d.kind == kindUnknown:
+	case s.isSocket() && s.stream && d.kind == kindUnknown && !d.likelyPipe():
 		// From a stream socket to an *os.File, the engine's pipe serves
 		// whatever the file is, as the standard library's does: no fstat.
+		// (Into a pipe one splice per chunk does: probe and choose say so.)
 		m = MethodSplice
 		r = c.throughPipe(s, d, inner, dst, remain)
 		tried |= triedVia
@@ -178,6 +179,14 @@ func (c *Copier) guess(s, d *endpoint, src io.Reader, dst io.Writer, remain int6
 		}
 	}
 	if maybePipe(s) || maybePipe(d) {
+		// Never splice into a socket that keeps message boundaries: a
+		// destination not named as a pipe is asked its kind first.
+		if d.kind == kindUnknown && !d.likelyPipe() && d.probe() != nil {
+			return MethodReadWrite, moved{}
+		}
+		if !d.spliceable(true) {
+			return MethodReadWrite, moved{}
+		}
 		if r := try(opSplice); r.handled {
 			return MethodSplice, r
 		}
@@ -189,19 +198,18 @@ func (c *Copier) guess(s, d *endpoint, src io.Reader, dst io.Writer, remain int6
 // and write, after base bytes went by another path. lr, if not nil, is the
 // caller's LimitedReader around src: its N is kept exact.
 func (c *Copier) finish(dst io.Writer, src io.Reader, remain, base int64, lr *io.LimitedReader) (int64, error) {
-	fc := c.fallback(base)
 	switch {
 	case lr != nil && remain == lr.N:
-		return fc.Copy(dst, lr)
+		return c.readWrite(dst, lr, base)
 	case remain >= 0:
 		l := &io.LimitedReader{R: src, N: remain}
-		n, err := fc.Copy(dst, l)
+		n, err := c.readWrite(dst, l, base)
 		if lr != nil {
 			lr.N -= remain - l.N
 		}
 		return n, err
 	}
-	return fc.Copy(dst, src)
+	return c.readWrite(dst, src, base)
 }
 
 // direct runs one pump from s to d: splice where one of them is a pipe, sendfile
@@ -244,10 +252,10 @@ func (c *Copier) pumpOnce(pm *pump, op pumpOp, r *moved) (done bool) {
 	return pm.eof || pm.remain == 0
 }
 
-// readWrite copies the rest of src (remain bytes, or to EOF if remain is
+// readWriteRest copies the rest of src (remain bytes, or to EOF if remain is
 // negative) by read and write through buf, adding to r, which holds what the
 // copy moved before.
-func (c *Copier) readWrite(d endpoint, src io.Reader, dst io.Writer, buf []byte, remain int64, r moved) moved {
+func (c *Copier) readWriteRest(d endpoint, src io.Reader, dst io.Writer, buf []byte, remain int64, r moved) moved {
 	// Take no byte from src that a closed dst could not accept.
 	if err := d.checkOpen("write"); err != nil {
 		r.handled, r.err = true, err
@@ -287,13 +295,4 @@ func readWriteChunk(hooks *rw.Hooks, dst io.Writer, src io.Reader, buf []byte, r
 		return nr, true
 	}
 	return nr, false
-}
-
-// unwrapLimited returns the reader inside an *io.LimitedReader and the
-// LimitedReader, or r and nil.
-func unwrapLimited(r io.Reader) (io.Reader, *io.LimitedReader) {
-	if lr, ok := r.(*io.LimitedReader); ok {
-		return lr.R, lr
-	}
-	return r, nil
 }

@@ -83,8 +83,8 @@ func checkMethod(t *testing.T, dst io.Writer, src io.Reader, sk, dk testutil.Kin
 }
 
 // throughEnginePipe reports whether Copy splices the pair through a pipe of its
-// own: from a socket to anything but a Pipe (an *os.File is not asked its type,
-// so an os.Pipe too), and between two kinds of which neither is a pipe.
+// own: between two kinds of which neither is a pipe. (From a socket into a
+// pipe, one splice per chunk is the rule.)
 func throughEnginePipe(sk, dk testutil.Kind) bool {
 	pipe := func(k testutil.Kind) bool {
 		switch k {
@@ -92,10 +92,6 @@ func throughEnginePipe(sk, dk testutil.Kind) bool {
 			return true
 		}
 		return false
-	}
-	switch sk {
-	case testutil.TCP, testutil.Unix, testutil.LimitedTCP, testutil.LimitedUnix:
-		return dk != testutil.Pipe
 	}
 	return !pipe(sk) && !pipe(dk)
 }

@@ -58,9 +58,15 @@ func (cp *enginePipe) close() {
 	closeFDs([2]int{cp.r, cp.w})
 }
 
+// testHookGetPipe, set by tests, counts the engine pipes copies take.
+var testHookGetPipe func()
+
 // getPipe returns an empty pipe: a pooled one for the default size, a new one
 // for a Copier with its own PipeSize. It returns nil if no pipe can be made.
 func (c *Copier) getPipe() *enginePipe {
+	if testHookGetPipe != nil {
+		testHookGetPipe()
+	}
 	if c.pooledSize() {
 		if cp, ok := pipePool.Get().(*enginePipe); ok {
 			return cp
@@ -92,7 +98,11 @@ func (c *Copier) pooledSize() bool {
 
 // drain reads n bytes out of the pipe, which holds at least that many.
 func (cp *enginePipe) drain(n int64) ([]byte, error) {
-	buf := make([]byte, n)
+	return cp.readFull(make([]byte, n))
+}
+
+// readFull reads len(buf) bytes out of the pipe, which holds at least that many.
+func (cp *enginePipe) readFull(buf []byte) ([]byte, error) {
 	for got := 0; got < len(buf); {
 		m, err := ignoringEINTR(func() (int, error) { return unix.Read(cp.r, buf[got:]) })
 		switch {

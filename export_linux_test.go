@@ -3,6 +3,9 @@ package splice
 import (
 	"io"
 	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
 )
 
 // paths records, per watched destination, the kernel paths that copies to it
@@ -70,6 +73,34 @@ func SpliceOutcomes(p *Pipe) (spliced, refused int) {
 		}
 	}
 	return spliced, refused
+}
+
+// CountEnginePipes starts counting the engine pipes that copies take (of any
+// goroutine: not for parallel tests), and returns the count so far.
+func CountEnginePipes() (taken func() int64, stop func()) {
+	var n atomic.Int64
+	testHookGetPipe = func() { n.Add(1) }
+	return n.Load, func() { testHookGetPipe = nil }
+}
+
+// PooledPipeBytes reports how many pipes the pool holds now and how many bytes
+// they hold in all (FIONREAD), putting them back.
+func PooledPipeBytes() (pipes, bytes int) {
+	var all []*enginePipe
+	for {
+		cp, ok := pipePool.Get().(*enginePipe)
+		if !ok {
+			break
+		}
+		all = append(all, cp)
+		if n, err := unix.IoctlGetInt(cp.r, unix.TIOCINQ); err == nil {
+			bytes += n
+		}
+	}
+	for _, cp := range all {
+		pipePool.Put(cp)
+	}
+	return len(all), bytes
 }
 
 // DrainPipePool closes the pooled pipes, for the leak check.

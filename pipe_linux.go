@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/splicekit/splice/fallback"
+	"github.com/splicekit/splice/internal/rw"
 )
 
 // Pipe's Linux methods: a pipe2(2) pipe whose ends are in Go's poller.
@@ -77,17 +78,25 @@ func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
 }
 
 // WriteTo implements io.WriterTo: it moves the pipe's contents to dst until the
-// write end is closed and the pipe is empty.
+// write end is closed and the pipe is empty. What dst does not accept stays in
+// p, for a later read.
 //
 // When dst is an fd it splices; otherwise, or when the kernel refuses to splice to
-// dst (a file opened with O_APPEND, say), it reads and writes through a pooled
-// buffer.
+// dst (a file opened with O_APPEND, a datagram socket, a broken stdout, whose
+// own Write raises SIGPIPE), it tees each chunk into a pooled pipe, writes that
+// copy to dst through a pooled buffer, and only then takes from p what dst
+// accepted. (Where the kernel refuses tee(2) too, as a sandbox may, it reads and
+// writes, and the bytes of the last chunk that dst refused are lost.)
 func (p *Pipe) WriteTo(dst io.Writer) (int64, error) {
 	if p.owns(dst) {
 		return 0, errSelf("writeto")
 	}
 	var n int64
-	if e, ok := endpointOf(dst, true); ok && e.spliceable(true) {
+	e, ok := endpointOf(dst, true)
+	if ok && e.kind == kindUnknown && e.probe() != nil {
+		ok = false
+	}
+	if ok && e.spliceable(true) {
 		r := defaultCopier.direct(p.end(false), e, opSplice, -1)
 		n = r.written
 		if testHookPath != nil {
@@ -97,8 +106,57 @@ func (p *Pipe) WriteTo(dst io.Writer) (int64, error) {
 			return n, p.closing("writeto", r.err)
 		}
 	}
-	m, err := fallback.ReadWrite(dst, p.r)
+	m, err := p.writeOut(dst)
 	return n + m, p.closing("writeto", err)
+}
+
+// writeOut copies p's bytes to dst through user space without taking from p a
+// byte that dst does not accept: each round tees what p holds into an engine
+// pipe, reads that copy, writes it to dst, and only then consumes from p what
+// dst accepted. Where no engine pipe can be had, or the kernel refuses tee(2)
+// (a sandbox), it reads and writes, and a failing dst loses what it refused of
+// the last 32 KiB read.
+//
+// Invariant: the engine pipe is empty whenever dst.Write runs.
+func (p *Pipe) writeOut(dst io.Writer) (int64, error) {
+	cp := defaultCopier.getPipe()
+	if cp == nil {
+		return fallback.ReadWrite(dst, p.r)
+	}
+	held := 0
+	defer func() { defaultCopier.putPipe(cp, held == 0) }()
+	buf := rw.GetBuffer()
+	defer rw.PutBuffer(buf)
+	pm := getPump(p.end(false), cp.in.dst, opTee, 0)
+	defer putPump(pm)
+	pm.once = true
+	var written int64
+	for {
+		pm.remain = int64(len(buf))
+		pm.run()
+		if pm.refused() {
+			m, err := fallback.ReadWrite(dst, p.r)
+			return written + m, err
+		}
+		if err := pm.err(); err != nil || pm.eof {
+			return written, err
+		}
+		held = int(pm.written)
+		data, err := cp.readFull(buf[:held])
+		held -= len(data)
+		if err != nil {
+			return written, err
+		}
+		nw, werr := rw.Write(dst, data)
+		// Consume what dst accepted; p holds it, and nobody else reads p.
+		if _, err := io.ReadFull(p.r, buf[:nw]); err != nil {
+			return written, err
+		}
+		written += int64(nw)
+		if werr != nil {
+			return written, werr
+		}
+	}
 }
 
 // pipeMethods is the key under which testHookPath learns the paths of p's own

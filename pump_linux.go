@@ -39,6 +39,7 @@ type pump struct {
 	dstErr  error // from dst's RawConn
 
 	sfd     int
+	dfd     int
 	srcWait bool // the system call found src not ready
 	dstWait bool // the system call found dst not ready (and src is not an enginePipe)
 	pfds    [2]unix.PollFd
@@ -99,7 +100,7 @@ func putPump(pm *pump) {
 // (the system call returned 0), on the first error, or after one successful call
 // when once is set.
 func (p *pump) run() {
-	p.written, p.eof, p.errno, p.srcErr, p.dstErr = 0, false, nil, nil, nil
+	p.written, p.eof, p.errno, p.srcErr, p.dstErr, p.dfd = 0, false, nil, nil, nil, -1
 	for p.remain != 0 {
 		p.dstWait = false
 		if p.src.engine {
@@ -167,6 +168,7 @@ func (p *pump) dstWritable(dfd uintptr) bool {
 
 // dstReady is dst's callback: it makes the system calls.
 func (p *pump) dstReady(dfd uintptr) bool {
+	p.dfd = int(dfd)
 	spurious := 0
 	for p.remain != 0 {
 		n := maxChunk
@@ -274,7 +276,8 @@ func pollWait(fd int, events int16) error {
 
 // refused reports whether the errno that stopped the pump means that the kernel
 // will not make this system call between these fds at all (as opposed to a
-// failure of the I/O itself), so that a copy may take another path.
+// failure of the I/O itself), or that the failure must be met by a write of the
+// caller's own (EPIPE on stdout), so that a copy takes another path.
 func (p *pump) refused() bool {
 	switch p.errno {
 	case nil:
@@ -284,6 +287,10 @@ func (p *pump) refused() bool {
 	case unix.EBADF:
 		// copy_file_range's answer for a destination opened with O_APPEND.
 		return p.op == opCopyFileRange
+	case unix.EPIPE:
+		// A broken stdout or stderr: the failing write must be os.File's
+		// own, which raises SIGPIPE as Go documents for fds 1 and 2.
+		return p.dst.file != nil && (p.dfd == 1 || p.dfd == 2)
 	}
 	return false
 }

@@ -117,7 +117,7 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 			if d.tcp != nil && r.kernel >= tcpSpliceBudget && remain != 0 {
 				buf := rw.GetBuffer()
 				defer rw.PutBuffer(buf)
-				return c.readWrite(d, src, dst, buf[:], remain, r)
+				return c.readWriteRest(d, src, dst, buf[:], remain, r)
 			}
 			splicing = got >= smallChunk
 			continue
@@ -153,7 +153,7 @@ func (c *Copier) throughPipe(s, d endpoint, src io.Reader, dst io.Writer, remain
 	}
 	buf := smallBufPool.Get().(*[smallChunk]byte)
 	defer smallBufPool.Put(buf)
-	return c.readWrite(d, src, dst, buf[:], remain, moved{})
+	return c.readWriteRest(d, src, dst, buf[:], remain, moved{})
 }
 
 // viaPipe splices from s into the engine's own pipe and from the pipe to d, for
@@ -165,13 +165,16 @@ func (c *Copier) throughPipe(s, d endpoint, src io.Reader, dst io.Writer, remain
 // taken counts them with written. If d refuses splice after bytes were taken,
 // they are written to dst (d's io.Writer) through user space, and r.refused
 // asks the caller to go on by read and write.
+//
+// Invariant: the engine pipe holds no byte whenever user code (Progress,
+// Unwritten, dst.Write) runs.
+// Invariant: held counts the bytes in the pipe; the pipe is pooled only when
+// held is 0, whatever way viaPipe is left (a panic or runtime.Goexit in a
+// callback included).
 func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 	var written, taken, spliced int64 // spliced: into d, of written
 	handled := func(err error) moved {
 		return moved{written: written, taken: taken, kernel: spliced, handled: true, err: err}
-	}
-	refused := func() moved {
-		return moved{written: written, taken: taken, kernel: spliced, handled: true, refused: true}
 	}
 	cp := c.getPipe()
 	if cp == nil {
@@ -179,10 +182,10 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 	}
 	in, out := cp.in, cp.out
 	in.src, out.dst = s, d
-	empty := true // the pipe holds no bytes: it may be reused
+	var held int64
 	defer func() {
 		in.src, out.dst = endpoint{}, endpoint{}
-		c.putPipe(cp, empty)
+		c.putPipe(cp, held == 0)
 	}()
 	for remain != 0 {
 		in.remain = int64(cp.size)
@@ -194,7 +197,9 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 			if taken == 0 {
 				return moved{}
 			}
-			return refused()
+			r := handled(nil)
+			r.refused = true
+			return r
 		}
 		if err := in.err(); err != nil {
 			return handled(err)
@@ -202,52 +207,57 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 		if in.eof {
 			return handled(nil)
 		}
-		got := in.written
-		taken += got
+		held += in.written
+		taken += in.written
 		if remain > 0 {
-			remain -= got
+			remain -= in.written
 		}
 
-		out.remain = got
+		out.remain = held
 		out.run()
+		held -= out.written
 		written += out.written
 		spliced += out.written
-		if out.errno == nil && out.dstErr == nil {
+		if held == 0 && out.errno == nil && out.dstErr == nil {
 			if c.Progress != nil {
 				c.Progress(written)
 			}
 			continue
 		}
-		// d failed with bytes in the pipe.
+		// d failed with bytes in the pipe: take them out before any user
+		// code runs. Without Unwritten they are dropped with the pipe.
+		var data []byte
+		var derr error
+		if out.refused() || c.Unwritten != nil {
+			data, derr = cp.drain(held)
+			held -= int64(len(data))
+		}
 		if c.Progress != nil && out.written > 0 {
 			c.Progress(written)
 		}
-		stranded := got - out.written
-		if out.refused() {
-			// d refuses splice (a device without splice support, say):
-			// write what the pipe holds through user space, then go on by
-			// read and write.
-			data, derr := cp.drain(stranded)
-			if derr != nil {
-				empty = false
-				return handled(derr)
-			}
-			n, werr := rw.Write(dst, data)
-			written += int64(n)
-			if werr != nil {
-				c.unwritten(data[n:])
-				return handled(werr)
-			}
-			return refused()
+		if derr != nil {
+			c.unwritten(data)
+			return handled(derr)
 		}
-		if c.Unwritten == nil {
-			empty = false // the bytes are dropped with the pipe
-		} else if data, derr := cp.drain(stranded); derr != nil {
-			empty = false
-		} else {
-			c.Unwritten(data)
+		if !out.refused() {
+			c.unwritten(data)
+			return handled(out.err())
 		}
-		return handled(out.err())
+		// d refuses splice (a device without splice support, say; or a
+		// broken stdout, whose own Write raises SIGPIPE): write what the
+		// pipe held through user space, then go on by read and write.
+		n, werr := rw.Write(dst, data)
+		written += int64(n)
+		if n > 0 && c.Progress != nil {
+			c.Progress(written)
+		}
+		if werr != nil {
+			c.unwritten(data[n:])
+			return handled(werr)
+		}
+		r := handled(nil)
+		r.refused = true
+		return r
 	}
 	return handled(nil)
 }

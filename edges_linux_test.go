@@ -1,0 +1,324 @@
+package splice_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/splicekit/splice"
+	"github.com/splicekit/splice/internal/testutil"
+)
+
+// From a stream socket into a pipe, one splice per chunk moves the bytes: no
+// engine pipe is taken, so a failing destination strands nothing in one.
+// Not parallel: it counts the engine pipes of the whole process.
+func TestCopySocketToOSPipeSplicesDirect(t *testing.T) {
+	taken, stop := splice.CountEnginePipes()
+	defer stop()
+	for _, sk := range []testutil.Kind{testutil.TCP, testutil.Unix, testutil.LimitedTCP} {
+		for _, dk := range []testutil.Kind{testutil.OSPipe, testutil.BlockingPipe} {
+			t.Run(fmt.Sprintf("%v-%v", sk, dk), func(t *testing.T) {
+				data := testutil.Data(1<<20+5, 61)
+				src := testutil.OpenSource(t, sk, data)
+				dst := testutil.OpenSink(t, dk)
+				before := taken()
+				n, err := splice.Copy(dst.W, src.R)
+				if n != int64(len(data)) || err != nil {
+					t.Fatalf("Copy = %d, %v; want %d, nil", n, err, len(data))
+				}
+				if got := taken() - before; got != 0 {
+					t.Errorf("Copy took %d engine pipes; want 0 (one splice per chunk into the pipe)", got)
+				}
+				testutil.Equal(t, data, dst.Bytes())
+			})
+		}
+	}
+}
+
+// Sockets that keep message boundaries, handed over as *os.File, are written
+// to as io.Copy writes them (one record per 32 KiB write), never spliced into:
+// by Copy and by Pipe.WriteTo.
+func TestCopyToRecordSocketFile(t *testing.T) {
+	t.Parallel()
+	type result struct {
+		N       int64
+		Err     string
+		Records []int
+	}
+	kinds := []struct {
+		name string
+		size int
+		open func(t *testing.T) (w *os.File, r func() int)
+	}{
+		{"udp", 70000, udpFile},
+		{"unixgram", 40000, func(t *testing.T) (*os.File, func() int) { return socketpairFile(t, syscall.SOCK_DGRAM) }},
+		{"seqpacket", 40000, func(t *testing.T) (*os.File, func() int) { return socketpairFile(t, syscall.SOCK_SEQPACKET) }},
+	}
+	impls := []struct {
+		name string
+		copy func(dst io.Writer, src *os.File) (int64, error)
+	}{
+		{"io.Copy", func(dst io.Writer, src *os.File) (int64, error) { return io.Copy(dst, src) }},
+		{"splice.Copy", func(dst io.Writer, src *os.File) (int64, error) { return splice.Copy(dst, src) }},
+		{"Pipe.WriteTo", nil},
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			data := testutil.Data(k.size, 62)
+			results := map[string]result{}
+			for _, impl := range impls {
+				w, recv := k.open(t)
+				var n int64
+				var err error
+				if impl.copy == nil {
+					p := newPipe(t)
+					if _, err := p.SetSize(1 << 17); err != nil {
+						t.Skipf("cannot grow the pipe to hold the data: %v", err)
+					}
+					p.Write(data)
+					p.CloseWrite()
+					n, err = p.WriteTo(w)
+				} else {
+					r, pw := testutil.OSPipePair(t)
+					go func() { pw.Write(data); pw.Close() }()
+					n, err = impl.copy(w, r)
+				}
+				res := result{N: n, Records: []int{}}
+				if err != nil {
+					res.Err = err.Error()
+				}
+				for got := 0; got < int(n); {
+					m := recv()
+					if m <= 0 {
+						break
+					}
+					res.Records = append(res.Records, m)
+					got += m
+				}
+				results[impl.name] = res
+			}
+			want := results["io.Copy"]
+			if want.Err != "" || want.N != int64(k.size) {
+				t.Fatalf("io.Copy = %+v; want all %d bytes", want, k.size)
+			}
+			for _, impl := range impls[1:] {
+				if diff := cmp.Diff(want, results[impl.name]); diff != "" {
+					t.Errorf("%s differs from io.Copy (-io.Copy +%s):\n%s", impl.name, impl.name, diff)
+				}
+			}
+		})
+	}
+}
+
+// udpFile returns a connected UDP socket as an *os.File, and a function that
+// receives one datagram at its peer and returns its size.
+func udpFile(t *testing.T) (*os.File, func() int) {
+	t.Helper()
+	srv, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	srv.SetReadBuffer(1 << 20)
+	c, err := net.DialUDP("udp4", nil, srv.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := c.File()
+	c.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	buf := make([]byte, 1<<16)
+	return f, func() int {
+		srv.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := srv.ReadFromUDP(buf)
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+}
+
+// socketpairFile returns one end of an AF_UNIX socketpair of type typ as an
+// *os.File, and a function that reads one record at the other end.
+func socketpairFile(t *testing.T, typ int) (*os.File, func() int) {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, typ|syscall.SOCK_CLOEXEC|syscall.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Skipf("socketpair(AF_UNIX, %d): %v", typ, err)
+	}
+	w, r := os.NewFile(uintptr(fds[0]), "w"), os.NewFile(uintptr(fds[1]), "r")
+	t.Cleanup(func() { w.Close(); r.Close() })
+	buf := make([]byte, 1<<17)
+	return w, func() int {
+		r.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := r.Read(buf)
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+}
+
+// What a plain destination refuses stays in the pipe: WriteTo takes from it
+// only what dst accepted.
+func TestPipeWriteToPlainWriterKeepsBytes(t *testing.T) {
+	t.Parallel()
+	for _, accept := range []int{0, 10, 32768, 40000} {
+		t.Run(fmt.Sprint(accept), func(t *testing.T) {
+			t.Parallel()
+			p := newPipe(t)
+			data := testutil.Data(50000, 63)
+			p.Write(data)
+			dst := &failAfter{n: accept}
+			n, err := p.WriteTo(dst)
+			if n != int64(accept) || !errors.Is(err, errFailAfter) {
+				t.Fatalf("WriteTo = %d, %v; want %d, %v", n, err, accept, errFailAfter)
+			}
+			testutil.Equal(t, data[:accept], dst.got.Bytes())
+			if got := p.Buffered(); got != len(data)-accept {
+				t.Errorf("the pipe holds %d bytes; want %d", got, len(data)-accept)
+			}
+			p.CloseWrite()
+			rest, _ := io.ReadAll(p)
+			testutil.Equal(t, data[accept:], rest)
+		})
+	}
+}
+
+var errFailAfter = errors.New("destination failed")
+
+// failAfter accepts n bytes, then fails; a plain writer (no ReadFrom).
+type failAfter struct {
+	n   int
+	got bytes.Buffer
+}
+
+func (w *failAfter) Write(b []byte) (int, error) {
+	if left := w.n - w.got.Len(); len(b) > left {
+		w.got.Write(b[:left])
+		return left, errFailAfter
+	}
+	return w.got.Write(b)
+}
+
+// A Progress that panics while the engine pipe holds bytes (the destination
+// failed mid-round) must not leave those bytes pooled: the next, unrelated copy
+// would deliver them. Not parallel: it inspects the process's pool.
+func TestCopyPanicInCallbackPoolsNoBytes(t *testing.T) {
+	for _, exit := range []string{"panic", "goexit"} {
+		t.Run(exit, func(t *testing.T) {
+			splice.DrainPipePool()
+			a, b := testutil.TCPPair(t) // the destination; b never reads
+			a.SetWriteBuffer(1 << 16)
+			b.SetReadBuffer(1 << 16)
+			src, peer := testutil.TCPPair(t)
+			data := testutil.Data(8<<20, 64)
+			go func() { peer.Write(data); peer.Close() }()
+			deadline := time.Now().Add(300 * time.Millisecond)
+			a.SetWriteDeadline(deadline)
+			c := &splice.Copier{Progress: func(int64) {
+				if time.Now().After(deadline) {
+					if exit == "panic" {
+						panic("progress")
+					}
+					runtime.Goexit()
+				}
+			}}
+			done := make(chan any)
+			go func() {
+				defer func() { done <- recover() }()
+				c.Copy(a, src)
+			}()
+			if r := <-done; exit == "panic" && r != "progress" {
+				t.Fatalf("Copy ended with %v; want the callback's panic", r)
+			}
+			if pipes, held := splice.PooledPipeBytes(); held != 0 {
+				t.Errorf("after the callback's %s, %d pooled pipes hold %d bytes", exit, pipes, held)
+			}
+			// The next copies through the engine's pipe get only their own bytes.
+			for i := range 4 {
+				want := testutil.Data(100000, uint64(70+i))
+				s := testutil.OpenSource(t, testutil.Unix, want)
+				d := testutil.OpenSink(t, testutil.Unix)
+				if n, err := splice.Copy(d.W, s.R); n != int64(len(want)) || err != nil {
+					t.Fatalf("next Copy = %d, %v", n, err)
+				}
+				testutil.Equal(t, want, d.Bytes())
+			}
+		})
+	}
+}
+
+// A broken stdout raises SIGPIPE, as it does for io.Copy (os.File.Write's rule
+// for fds 1 and 2), on every path: direct splice, through the engine's pipe,
+// sendfile or splice from a file, and Pipe.WriteTo. The copies run in a child
+// whose stdout is a pipe without a reader.
+func TestCopyBrokenStdoutRaisesSIGPIPE(t *testing.T) {
+	if impl := os.Getenv("SPLICE_TEST_SIGPIPE"); impl != "" {
+		sigpipeChild(t, impl)
+		return
+	}
+	t.Parallel()
+	// (io.Copy from TCP does not: the standard library splices there, and
+	// its EPIPE reaches no os.File.Write.)
+	for _, impl := range []string{"io.Copy/file", "io.Copy/ospipe",
+		"splice.Copy/file", "splice.Copy/ospipe", "splice.Copy/tcp", "splice.Copy/pipe",
+		"Pipe.WriteTo"} {
+		t.Run(impl, func(t *testing.T) {
+			t.Parallel()
+			r, w := testutil.OSPipePair(t)
+			r.Close() // nobody reads the child's stdout
+			var stderr bytes.Buffer
+			cmd := exec.Command(os.Args[0], "-test.run=^TestCopyBrokenStdoutRaisesSIGPIPE$")
+			cmd.Env = append(os.Environ(), "SPLICE_TEST_SIGPIPE="+impl)
+			cmd.Stdout, cmd.Stderr = w, &stderr
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) {
+				t.Fatalf("child: %v; want death by SIGPIPE\n%s", err, stderr.String())
+			}
+			ws, ok := ee.Sys().(syscall.WaitStatus)
+			if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGPIPE {
+				t.Errorf("child ended with %v; want death by SIGPIPE\n%s", err, stderr.String())
+			}
+		})
+	}
+}
+
+func sigpipeChild(t *testing.T, impl string) {
+	data := testutil.Data(1<<20, 65)
+	name, kind, _ := strings.Cut(impl, "/")
+	var n int64
+	var err error
+	if name == "Pipe.WriteTo" {
+		p := newPipe(t)
+		p.Write(data[:32<<10])
+		p.CloseWrite()
+		n, err = p.WriteTo(os.Stdout)
+	} else {
+		src := testutil.NewSource(t, testutil.Kind(kind), data)
+		if name == "io.Copy" {
+			n, err = io.Copy(os.Stdout, src)
+		} else {
+			n, err = splice.Copy(os.Stdout, src)
+		}
+	}
+	// Still alive: report and leave before package testing writes to stdout.
+	fmt.Fprintf(os.Stderr, "%s returned %d, %v instead of raising SIGPIPE\n", impl, n, err)
+	os.Exit(3)
+}
