@@ -41,7 +41,11 @@ const fdLeakTimeout = 2 * time.Second
 // eventpoll and eventfd, pidfds), the -test.cpuprofile and -test.trace files
 // that package testing leaves open, and goroutines of os/signal. On systems
 // other than Linux only goroutines are checked. Main calls os.Exit.
+//
+// In a child started by [RunInSandbox], Main first installs the child's
+// [Sandbox], and exits with a non-zero status, saying why, if it cannot.
 func Main(m *testing.M, beforeCheck ...func()) {
+	enterSandbox()
 	baseFDs, err := OpenFDs()
 	checkFDs := err == nil
 	base := make(map[uint64]bool)

@@ -1,0 +1,27 @@
+package splice_test
+
+import (
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/splicekit/splice/internal/testutil"
+)
+
+// TestCopyMatrixUnderSeccomp runs the copy matrix and the Pipe matrices in a
+// child process under a real seccomp filter that makes splice, tee, vmsplice,
+// sendfile and copy_file_range fail, on every thread, as hardened profiles
+// (EPERM) and gVisor-like sandboxes (ENOSYS) do. Copy must fall back without
+// losing a byte: every pair delivers everything, as a read/write copy does.
+func TestCopyMatrixUnderSeccomp(t *testing.T) {
+	t.Parallel()
+	const run = "^(TestCopyMatchesIOCopy|TestPipeReadFrom|TestPipeWriteTo)$"
+	// One child at a time: each runs its matrix on every core.
+	for _, errno := range []syscall.Errno{unix.EPERM, unix.ENOSYS} {
+		t.Run(unix.ErrnoName(errno), func(t *testing.T) {
+			sb := testutil.Sandbox{Errno: errno, Syscalls: testutil.ZeroCopySyscalls()}
+			testutil.RunInSandbox(t, sb, run)
+		})
+	}
+}
