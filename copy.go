@@ -124,7 +124,31 @@ func (c *Copier) readWrite(dst io.Writer, src io.Reader, base int64) (int64, err
 	defer rw.PutBuffer(buf)
 	h := rw.Hooks{Progress: c.Progress, Unwritten: c.Unwritten}
 	_, written, err := h.Loop(dst, src, buf[:], -1, base)
-	return written, err
+	return written, asStdLoop(dst, src, err)
+}
+
+// asStdLoop wraps an error of the package's loop as the standard library's
+// TCPConn.WriteTo and TCPConn.ReadFrom wrap the errors of theirs, which io.Copy
+// would have called for the pair: in a *net.OpError "writeto" for a TCP source,
+// else "readfrom" for a TCP destination.
+func asStdLoop(dst io.Writer, src io.Reader, err error) error {
+	if err == nil {
+		return nil
+	}
+	c, ok := src.(*net.TCPConn)
+	op := "writeto"
+	if !ok {
+		c, ok = dst.(*net.TCPConn)
+		op = "readfrom"
+	}
+	if !ok {
+		return err
+	}
+	oe := &net.OpError{Op: op, Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+	if oe.Source != nil {
+		oe.Net = oe.Source.Network()
+	}
+	return oe
 }
 
 // delegated reports the n bytes that another type's WriteTo or ReadFrom

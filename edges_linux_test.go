@@ -322,3 +322,65 @@ func sigpipeChild(t *testing.T, impl string) {
 	fmt.Fprintf(os.Stderr, "%s returned %d, %v instead of raising SIGPIPE\n", impl, n, err)
 	os.Exit(3)
 }
+
+// A writer that reports an impossible count fails the copy with io's own
+// error value, so that errors.Is answers as it does for io.Copy.
+func TestCopyInvalidWriteIsIOs(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{-1, 2} {
+		w := badCount{n}
+		_, want := io.Copy(w, struct{ io.Reader }{strings.NewReader("some bytes")})
+		_, got := splice.Copy(w, struct{ io.Reader }{strings.NewReader("some bytes")})
+		if want == nil || !errors.Is(got, want) {
+			t.Errorf("Write returning %d: Copy = %v; want io.Copy's %v", n, got, want)
+		}
+	}
+}
+
+// badCount's Write reports n more bytes than it was given (n < 0: -1).
+type badCount struct{ n int }
+
+func (w badCount) Write(p []byte) (int, error) {
+	if w.n < 0 {
+		return -1, nil
+	}
+	return len(p) + w.n, nil
+}
+
+// A destination not open for writing is the side blamed, as io.Copy blames it:
+// *os.PathError "write" naming dst, around EBADF.
+func TestCopyEBADFBlamesDst(t *testing.T) {
+	t.Parallel()
+	data := testutil.Data(100000, 66)
+	dsts := map[string]func(t *testing.T) *os.File{
+		"file-rdonly": func(t *testing.T) *os.File {
+			f := testutil.TempFile(t, nil)
+			r, err := os.Open(f.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { r.Close() })
+			return r
+		},
+		"pipe-read-end": func(t *testing.T) *os.File {
+			r, _ := testutil.OSPipePair(t)
+			return r
+		},
+	}
+	for name, open := range dsts {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			for _, impl := range []struct {
+				name string
+				copy func(io.Writer, io.Reader) (int64, error)
+			}{{"io.Copy", io.Copy}, {"splice.Copy", splice.Copy}} {
+				dst := open(t)
+				n, err := impl.copy(dst, testutil.TempFile(t, data))
+				var pe *os.PathError
+				if n != 0 || !errors.Is(err, syscall.EBADF) || !errors.As(err, &pe) || pe.Op != "write" || pe.Path != dst.Name() {
+					t.Errorf("%s = %d, %v; want 0 and *os.PathError write %s around EBADF", impl.name, n, err, dst.Name())
+				}
+			}
+		})
+	}
+}

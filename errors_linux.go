@@ -39,7 +39,7 @@ func (e *endpoint) pollErr(op string, err error) error {
 		}
 		return err
 	}
-	if fc := errFileClosing(); fc != nil && err == fc {
+	if isFileClosing(err) {
 		err = os.ErrClosed
 	}
 	return e.wrap(op, err)
@@ -86,6 +86,16 @@ func errFileClosing() error {
 
 var fileClosing atomic.Pointer[error]
 
+// isFileClosing reports whether err is the sentinel errFileClosing returns; where
+// the sentinel cannot be learnt (no fd left to learn it with, as at the
+// RLIMIT_NOFILE limit), by its message, which the standard library keeps.
+func isFileClosing(err error) bool {
+	if fc := errFileClosing(); fc != nil {
+		return err == fc
+	}
+	return err != nil && err.Error() == "use of closed file"
+}
+
 // err reports how the pump's transfer ended, shaped as the standard library would
 // report it: errors from a RawConn as that fd's own methods would, and an errno
 // wrapped as an *os.SyscallError named after the call inside the error type of the
@@ -102,6 +112,12 @@ func (p *pump) err() error {
 		return nil
 	case p.op == opSendfile || p.op == opCopyFileRange || p.errno == unix.EPIPE:
 		return p.dst.syscallErr("write", call, p.errno)
+	case p.errno == unix.EBADF:
+		// One side is not open for its direction: blame that one.
+		if p.src.openFor(unix.O_WRONLY) {
+			return p.src.syscallErr("read", call, p.errno)
+		}
+		return p.dst.syscallErr("write", call, p.errno)
 	}
 	// Blame the side that is not a pipe; learn their kinds if still unknown.
 	p.src.probe()
@@ -110,6 +126,20 @@ func (p *pump) err() error {
 		return p.dst.syscallErr("write", call, p.errno)
 	}
 	return p.src.syscallErr("read", call, p.errno)
+}
+
+// openFor reports whether the endpoint's fd was opened with access mode mode
+// (O_RDONLY or O_WRONLY), as far as fcntl(2) can tell.
+func (e *endpoint) openFor(mode int) bool {
+	if e.engine {
+		return false
+	}
+	var fl int
+	var ferr error
+	if err := e.control(func(fd uintptr) { fl, ferr = unix.FcntlInt(fd, unix.F_GETFL, 0) }); err != nil || ferr != nil {
+		return false
+	}
+	return fl&unix.O_ACCMODE == mode
 }
 
 // errSelf is the error of a copy between a Pipe and itself.

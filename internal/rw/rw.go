@@ -6,6 +6,7 @@ package rw
 import (
 	"errors"
 	"io"
+	"strings"
 	"sync"
 )
 
@@ -21,10 +22,22 @@ func GetBuffer() *[BufferSize]byte { return bufPool.Get().(*[BufferSize]byte) }
 // PutBuffer returns a buffer taken with GetBuffer.
 func PutBuffer(b *[BufferSize]byte) { bufPool.Put(b) }
 
-// ErrInvalidWrite matches the message of io's unexported error of the same name,
-// returned when a Writer reports more bytes written than it was given, or fewer
-// than none.
-var ErrInvalidWrite = errors.New("invalid write result")
+// ErrInvalidWrite is io's own unexported errInvalidWrite, which io.Copy returns
+// when a Writer reports more bytes written than it was given, or fewer than
+// none: learnt from io.Copy itself, so that errors.Is matches what io.Copy
+// returns.
+var ErrInvalidWrite = func() error {
+	_, err := io.Copy(invalidWriter{}, struct{ io.Reader }{strings.NewReader("x")})
+	if err == nil {
+		return errors.New("invalid write result")
+	}
+	return err
+}()
+
+// invalidWriter claims to have written more than it was given.
+type invalidWriter struct{}
+
+func (invalidWriter) Write(p []byte) (int, error) { return len(p) + 1, nil }
 
 // Hooks are a copy's reports: Progress gets the running total after each chunk
 // dst accepted (a partial one too, before dst's error); Unwritten gets the bytes
