@@ -1,6 +1,7 @@
 package splice
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -118,38 +119,55 @@ func (c *Copier) readWrite(dst io.Writer, src io.Reader, base int64) (int64, err
 	if rf, ok := dst.(io.ReaderFrom); ok && !loopsHere(dst) {
 		n, err := rf.ReadFrom(src)
 		c.delegated(base, n)
-		return n, err
+		return n, asStdLoop(dst, src, false, err)
 	}
 	buf := rw.GetBuffer()
 	defer rw.PutBuffer(buf)
 	h := rw.Hooks{Progress: c.Progress, Unwritten: c.Unwritten}
 	_, written, err := h.Loop(dst, src, buf[:], -1, base)
-	return written, asStdLoop(dst, src, err)
+	return written, asStdLoop(dst, src, true, closedAsCopyFileRange(dst, src, err))
 }
 
 // asStdLoop wraps an error of the package's loop as the standard library's
-// TCPConn.WriteTo and TCPConn.ReadFrom wrap the errors of theirs, which io.Copy
-// would have called for the pair: in a *net.OpError "writeto" for a TCP source,
-// else "readfrom" for a TCP destination.
-func asStdLoop(dst io.Writer, src io.Reader, err error) error {
+// TCPConn.ReadFrom and TCPConn.WriteTo wrap the errors of theirs, which io.Copy
+// would have called for the pair: in a *net.OpError "readfrom" for a TCP
+// destination, and around it "writeto" for a TCP source. readFrom is false when
+// the loop was dst's own ReadFrom.
+func asStdLoop(dst io.Writer, src io.Reader, readFrom bool, err error) error {
 	if err == nil {
 		return nil
 	}
-	c, ok := src.(*net.TCPConn)
-	op := "writeto"
-	if !ok {
-		c, ok = dst.(*net.TCPConn)
-		op = "readfrom"
+	if c, ok := dst.(*net.TCPConn); ok && readFrom {
+		err = tcpOpErr("readfrom", c, err)
 	}
-	if !ok {
-		return err
+	if c, ok := src.(*net.TCPConn); ok {
+		err = tcpOpErr("writeto", c, err)
 	}
-	oe := &net.OpError{Op: op, Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
-	if oe.Source != nil {
-		oe.Net = oe.Source.Network()
-	}
-	return oe
+	return err
 }
+
+// tcpOpErr wraps err as c's own ReadFrom or WriteTo does.
+func tcpOpErr(op string, c *net.TCPConn, err error) error {
+	return &net.OpError{Op: op, Net: tcpNetwork(c), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+}
+
+// tcpNetwork returns the network c was dialed or accepted on ("tcp", "tcp4" or
+// "tcp6"), which the standard library's errors name and c's addresses do not: c
+// reports it in the error of a ReadFrom that fails at once, reading one byte
+// from a reader that fails and writing nothing. For error paths only.
+func tcpNetwork(c *net.TCPConn) string {
+	_, err := c.ReadFrom(&io.LimitedReader{R: failingReader{}, N: 1})
+	if oe, ok := err.(*net.OpError); ok && oe.Net != "" {
+		return oe.Net
+	}
+	return "tcp"
+}
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errFailingRead }
+
+var errFailingRead = errors.New("splice: no read")
 
 // delegated reports the n bytes that another type's WriteTo or ReadFrom
 // copied, once, to Progress.

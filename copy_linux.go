@@ -55,12 +55,13 @@ var testHookPath func(key any, m Method, handled bool, kernel int64)
 
 // moved is the outcome of a path.
 type moved struct {
-	written int64 // bytes dst accepted
-	taken   int64 // bytes consumed from src: written, plus any handed to Unwritten
-	kernel  int64 // bytes moved by the kernel path, not by read and write
-	handled bool  // false: no byte was taken from src, the caller may take another path
-	refused bool  // with handled: the kernel refused part way, go on by read and write
-	err     error // how the path ended; nil when refused
+	written int64  // bytes dst accepted
+	taken   int64  // bytes consumed from src: written, plus any handed to Unwritten
+	kernel  int64  // bytes moved by the kernel path, not by read and write
+	handled bool   // false: no byte was taken from src, the caller may take another path
+	refused bool   // with handled: the kernel refused part way, go on by read and write
+	err     error  // how the path ended, shaped by the side to blame; nil when refused
+	fault   *fault // with err, when a kernel call failed: for ioCopyErr
 }
 
 // kernelCopy copies src to dst (at most n bytes if limited) through the kernel.
@@ -86,10 +87,11 @@ func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool)
 	var r moved
 	switch {
 	case remain == 0:
-	case s.isSocket() && s.stream && d.kind == kindUnknown && !d.likelyPipe():
-		// From a stream socket to an *os.File, the engine's pipe serves
-		// whatever the file is, as the standard library's does: no fstat.
-		// (Into a pipe one splice per chunk does: probe and choose say so.)
+	case s.isSocket() && s.stream && d.kind == kindUnknown && !d.likelyPipe() && remain >= 0 && remain < smallChunk:
+		// A small copy from a stream socket to an *os.File reads and
+		// writes, whatever the file is: no fstat. (A bigger one asks the
+		// file's kind: into a pipe one splice per chunk moves the bytes,
+		// into a record socket none may.)
 		m = MethodSplice
 		r = c.throughPipe(s, d, inner, dst, remain)
 		tried |= triedVia
@@ -133,7 +135,7 @@ func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool)
 		more, ferr := c.finish(dst, inner, remain, r.written, lr)
 		return r.written + more, true, ferr
 	}
-	return r.written, true, r.err
+	return r.written, true, ioCopyErr(dst, src, &s, &d, r.fault, r.kernel, r.err)
 }
 
 // triedOps records the paths the kernel refused for a pair: direct system calls
@@ -242,8 +244,8 @@ func (c *Copier) pumpOnce(pm *pump, op pumpOp, r *moved) (done bool) {
 		return true
 	}
 	r.handled = true
-	if err := pm.err(); err != nil {
-		r.err = err
+	if f := pm.fault(); f != nil {
+		r.fault, r.err = f, f.bySide(&pm.src, &pm.dst)
 		return true
 	}
 	if pm.written > 0 && c.Progress != nil {

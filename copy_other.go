@@ -6,32 +6,50 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 )
 
-// kernelCopy hands a copy from a regular file to a TCP socket to the socket's
-// ReadFrom, which sends it with sendfile(2) (TransmitFile on Windows) where the
-// system has it, as io.Copy does: a failing sendfile takes no byte from the
-// file that the socket did not accept. Every other pair takes the read/write
-// path.
+// kernelCopy hands the pairs for which this system's standard library has a
+// kernel path to the method that takes it, as io.Copy does: a regular file to
+// a TCP socket goes to the socket's ReadFrom (sendfile(2); TransmitFile on
+// Windows), and on FreeBSD a regular file to another to the destination's
+// ReadFrom (copy_file_range(2)). A failing kernel call takes no byte from the
+// file that dst did not accept; where the kernel refuses the pair, those
+// methods loop over read and write themselves, out of Unwritten's reach. Every
+// other pair takes the read/write path.
 func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool) (int64, bool, error) {
-	tcp, ok := dst.(*net.TCPConn)
-	if !ok {
-		return 0, false, nil
-	}
 	inner, _ := unwrapLimited(src)
 	f, ok := inner.(*os.File)
-	if !ok {
+	if !ok || !isRegular(f) {
 		return 0, false, nil
 	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	var rf io.ReaderFrom
+	switch d := dst.(type) {
+	case *net.TCPConn:
+		rf = d
+	case *os.File:
+		if runtime.GOOS != "freebsd" || !isRegular(d) {
+			return 0, false, nil
+		}
+		rf = d
+	default:
 		return 0, false, nil
 	}
 	if limited {
 		src = io.LimitReader(src, n)
 	}
-	written, err := tcp.ReadFrom(src)
+	written, err := rf.ReadFrom(src)
 	c.delegated(0, written)
 	return written, true, err
 }
 
+func isRegular(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode().IsRegular()
+}
+
 func (c *Copier) plan(dst io.Writer, src io.Reader) Method { return MethodReadWrite }
+
+// closedAsCopyFileRange is Linux's: other systems' os.File.ReadFrom takes no
+// copy_file_range locks that blame the destination.
+func closedAsCopyFileRange(dst io.Writer, src io.Reader, err error) error { return err }

@@ -278,7 +278,7 @@ func TestCopyBrokenStdoutRaisesSIGPIPE(t *testing.T) {
 	// its EPIPE reaches no os.File.Write.)
 	for _, impl := range []string{"io.Copy/file", "io.Copy/ospipe",
 		"splice.Copy/file", "splice.Copy/ospipe", "splice.Copy/tcp", "splice.Copy/pipe",
-		"Pipe.WriteTo"} {
+		"wrapped/ospipe", "Pipe.WriteTo"} {
 		t.Run(impl, func(t *testing.T) {
 			t.Parallel()
 			r, w := testutil.OSPipePair(t)
@@ -312,9 +312,12 @@ func sigpipeChild(t *testing.T, impl string) {
 		n, err = p.WriteTo(os.Stdout)
 	} else {
 		src := testutil.NewSource(t, testutil.Kind(kind), data)
-		if name == "io.Copy" {
+		switch name {
+		case "io.Copy":
 			n, err = io.Copy(os.Stdout, src)
-		} else {
+		case "wrapped": // stdout behind a type of another package
+			n, err = splice.Copy(struct{ *os.File }{os.Stdout}, src)
+		default:
 			n, err = splice.Copy(os.Stdout, src)
 		}
 	}
@@ -382,5 +385,160 @@ func TestCopyEBADFBlamesDst(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A source of another package whose RawConn fails or panics after its callback
+// ran (the kernel may have filled the engine's pipe by then): no byte is lost,
+// and no pipe holding bytes is pooled. Not parallel: it inspects the pool.
+func TestCopyFailingRawConnPoolsNoBytes(t *testing.T) {
+	for _, how := range []string{"error", "panic", "goexit"} {
+		t.Run(how, func(t *testing.T) {
+			splice.DrainPipePool()
+			data := testutil.Data(50000, 67)
+			conn, peer := testutil.TCPPair(t)
+			peer.Write(data)
+			peer.CloseWrite()
+			time.Sleep(10 * time.Millisecond) // let the bytes arrive
+			src := struct {
+				io.Reader
+				syscall.Conn
+			}{conn, afterCallback{conn, how}}
+			dst := testutil.OpenSink(t, testutil.TCP)
+			var rec recorder
+			c := &splice.Copier{Unwritten: rec.add}
+			var n int64
+			var err error
+			done := make(chan any)
+			go func() {
+				defer func() { done <- recover() }()
+				n, err = c.Copy(dst.W, src)
+			}()
+			if r := <-done; how == "panic" && r == nil {
+				t.Fatal("the RawConn's panic did not reach the caller")
+			}
+			if pipes, held := splice.PooledPipeBytes(); held != 0 {
+				t.Errorf("%d pooled pipes hold %d bytes", pipes, held)
+			}
+			if how == "error" {
+				if !errors.Is(err, errAfterCallback) {
+					t.Errorf("Copy = %d, %v; want the RawConn's error", n, err)
+				}
+				rest, _ := io.ReadAll(conn)
+				accounted(t, data, n, rec.got, rest)
+				testutil.Equal(t, data[:n], dst.Bytes())
+			}
+		})
+	}
+}
+
+var errAfterCallback = errors.New("raw conn fails after its callback")
+
+// afterCallback is a syscall.Conn whose RawConn.Read runs the callback, then
+// fails, panics or exits the goroutine.
+type afterCallback struct {
+	c   syscall.Conn
+	how string
+}
+
+func (a afterCallback) SyscallConn() (syscall.RawConn, error) {
+	rc, err := a.c.SyscallConn()
+	return afterCallbackRaw{rc, a.how}, err
+}
+
+type afterCallbackRaw struct {
+	syscall.RawConn
+	how string
+}
+
+func (r afterCallbackRaw) Read(f func(uintptr) bool) error {
+	r.RawConn.Read(f)
+	switch r.how {
+	case "panic":
+		panic(errAfterCallback)
+	case "goexit":
+		runtime.Goexit()
+	}
+	return errAfterCallback
+}
+
+// A read deadline on the pipe that passes while dst.Write runs cannot make
+// WriteTo deliver bytes twice: what dst accepted is counted and gone from p.
+func TestPipeWriteToDeadlineDuringWrite(t *testing.T) {
+	t.Parallel()
+	p := newPipe(t)
+	data := testutil.Data(1000, 68)
+	p.Write(data)
+	p.Reader().SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	dst := testutil.WriterFunc(func(b []byte) (int, error) {
+		time.Sleep(100 * time.Millisecond)
+		return len(b), nil
+	})
+	n, err := p.WriteTo(dst)
+	if n != int64(len(data)) || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("WriteTo = %d, %v; want %d and the deadline", n, err, len(data))
+	}
+	if got := p.Buffered(); got != 0 {
+		t.Errorf("the pipe still holds %d of the bytes dst accepted", got)
+	}
+}
+
+// Into a pipe of any name (a FIFO, a shell's stdout), from a stream socket: one
+// splice per chunk, no engine pipe. Not parallel: it counts engine pipes.
+func TestCopySocketToFIFOSplicesDirect(t *testing.T) {
+	taken, stop := splice.CountEnginePipes()
+	defer stop()
+	path := t.TempDir() + "/fifo"
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	r, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	got := make(chan []byte, 1)
+	go func() { b, _ := io.ReadAll(r); got <- b }()
+	data := testutil.Data(1<<20, 69)
+	src := testutil.NewSource(t, testutil.TCP, data)
+	before := taken()
+	if n, err := splice.Copy(w, src); n != int64(len(data)) || err != nil {
+		t.Fatalf("Copy = %d, %v", n, err)
+	}
+	if n := taken() - before; n != 0 {
+		t.Errorf("Copy took %d engine pipes into a FIFO; want 0", n)
+	}
+	w.Close()
+	testutil.Equal(t, data, <-got)
+}
+
+// From a stream socket into a record socket handed over as *os.File, Copy
+// writes records of at most 32 KiB (io.Copy's writes), never splices.
+func TestCopySocketToRecordSocketFile(t *testing.T) {
+	t.Parallel()
+	for _, typ := range []int{syscall.SOCK_DGRAM, syscall.SOCK_SEQPACKET} {
+		w, recv := socketpairFile(t, typ)
+		data := testutil.Data(40000, 70)
+		src := testutil.NewSource(t, testutil.TCP, data)
+		if n, err := splice.Copy(w, src); n != int64(len(data)) || err != nil {
+			t.Fatalf("Copy = %d, %v", n, err)
+		}
+		var records []int
+		for got := 0; got < len(data); {
+			m := recv()
+			if m <= 0 {
+				break
+			}
+			records = append(records, m)
+			got += m
+		}
+		if diff := cmp.Diff([]int{32768, 7232}, records); diff != "" {
+			t.Errorf("socket type %d: records (-want +got):\n%s", typ, diff)
+		}
 	}
 }

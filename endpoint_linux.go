@@ -206,9 +206,13 @@ func (e *endpoint) probeFD(fd uintptr) error {
 
 // learnAppend learns whether a regular file was opened with O_APPEND.
 func (e *endpoint) learnAppend() {
-	if !e.isRegular() {
-		return
+	if e.isRegular() {
+		e.learnAppendAny()
 	}
+}
+
+// learnAppendAny learns whether the fd, of any kind, was opened with O_APPEND.
+func (e *endpoint) learnAppendAny() {
 	e.control(func(fd uintptr) {
 		fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
 		e.append = err == nil && fl&unix.O_APPEND != 0

@@ -1,6 +1,8 @@
 package splice
 
 import (
+	"errors"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -50,6 +52,8 @@ func (e *endpoint) wrap(op string, err error) error {
 	case e.conn != nil:
 		oe := &net.OpError{Op: op, Source: e.conn.LocalAddr(), Addr: e.conn.RemoteAddr(), Err: err}
 		switch {
+		case e.tcp != nil:
+			oe.Net = tcpNetwork(e.tcp)
 		case oe.Source != nil:
 			oe.Net = oe.Source.Network()
 		case oe.Addr != nil:
@@ -96,36 +100,60 @@ func isFileClosing(err error) bool {
 	return err != nil && err.Error() == "use of closed file"
 }
 
-// err reports how the pump's transfer ended, shaped as the standard library would
-// report it: errors from a RawConn as that fd's own methods would, and an errno
-// wrapped as an *os.SyscallError named after the call inside the error type of the
-// endpoint it is blamed on: the destination for sendfile (it reads a regular
-// file) and for EPIPE, else the side that is not a pipe, else the source.
-func (p *pump) err() error {
+// A fault is how a kernel path failed, before the error is shaped: the side
+// to blame, the system call, and its errno or the error of the side's RawConn
+// (a deadline, the fd closing).
+type fault struct {
+	dst   bool // the destination is to blame, else the source
+	call  string
+	errno error // bare, from the system call
+	poll  error // from the blamed side's RawConn
+}
+
+// fault reports how the pump's transfer failed, or nil. The destination is to
+// blame for sendfile and copy_file_range (they read regular files) and for
+// EPIPE; for EBADF the side not open for its direction; else the side that is
+// not a pipe, else the source.
+func (p *pump) fault() *fault {
 	call := p.op.String()
 	switch {
 	case p.srcErr != nil:
-		return p.src.pollErr("read", p.srcErr)
+		return &fault{call: call, poll: p.srcErr}
 	case p.dstErr != nil:
-		return p.dst.pollErr("write", p.dstErr)
+		return &fault{dst: true, call: call, poll: p.dstErr}
 	case p.errno == nil:
 		return nil
-	case p.op == opSendfile || p.op == opCopyFileRange || p.errno == unix.EPIPE:
-		return p.dst.syscallErr("write", call, p.errno)
 	case p.errno == unix.EBADF:
-		// One side is not open for its direction: blame that one.
-		if p.src.openFor(unix.O_WRONLY) {
-			return p.src.syscallErr("read", call, p.errno)
-		}
-		return p.dst.syscallErr("write", call, p.errno)
+		return &fault{dst: !p.src.openFor(unix.O_WRONLY), call: call, errno: p.errno}
+	case p.op == opSendfile || p.op == opCopyFileRange || p.errno == unix.EPIPE:
+		return &fault{dst: true, call: call, errno: p.errno}
 	}
-	// Blame the side that is not a pipe; learn their kinds if still unknown.
+	// Learn the kinds if still unknown.
 	p.src.probe()
 	p.dst.probe()
-	if p.src.isPipe() && !p.dst.isPipe() {
-		return p.dst.syscallErr("write", call, p.errno)
+	return &fault{dst: p.src.isPipe() && !p.dst.isPipe(), call: call, errno: p.errno}
+}
+
+// err reports how the pump's transfer ended, shaped by the side to blame as that
+// side's own methods report errors: a RawConn's error as the fd's Read or Write
+// would, an errno as an *os.SyscallError named after the call inside the side's
+// *os.PathError or *net.OpError. (Copy reshapes it as io.Copy would: ioCopyErr.)
+func (p *pump) err() error {
+	if f := p.fault(); f != nil {
+		return f.bySide(&p.src, &p.dst)
 	}
-	return p.src.syscallErr("read", call, p.errno)
+	return nil
+}
+
+func (f *fault) bySide(s, d *endpoint) error {
+	e, op := s, "read"
+	if f.dst {
+		e, op = d, "write"
+	}
+	if f.poll != nil {
+		return e.pollErr(op, f.poll)
+	}
+	return e.syscallErr(op, f.call, f.errno)
 }
 
 // openFor reports whether the endpoint's fd was opened with access mode mode
@@ -145,4 +173,177 @@ func (e *endpoint) openFor(mode int) bool {
 // errSelf is the error of a copy between a Pipe and itself.
 func errSelf(op string) error {
 	return &os.PathError{Op: op, Path: "pipe", Err: os.NewSyscallError("splice", unix.EINVAL)}
+}
+
+// How io.Copy would have failed.
+//
+// io.Copy(dst, src) on Linux calls src's WriteTo, else dst's ReadFrom, else
+// loops; the standard library's WriteTo and ReadFrom make their own system
+// calls and wrap what fails in layers of their own. Copy takes its own paths
+// for the same pair, and reshapes the error of a failed kernel call as io.Copy
+// would have reported the same failure there, so that errors.Is and errors.As
+// answer alike: ioCopyPath works out io.Copy's path from the types alone.
+
+// stdPath is where io.Copy's error would come from.
+type stdPath uint8
+
+const (
+	stdLoop         stdPath = iota // the loop: the failing side's own Read or Write
+	stdSendfileFrom                // os.File.WriteTo's sendfile: *os.PathError "read" naming src
+	stdReadFrom                    // os.File.ReadFrom's copy_file_range or splice: *os.PathError "write" naming dst
+	stdNet                         // net's splice or sendfile: the *os.SyscallError under net's layers
+)
+
+// ioCopyPath tells how io.Copy(dst, src) would copy the pair s, d (their kinds
+// learnt): the path its error would come from, and the TCP connections whose
+// ReadFrom ("readfrom", inner) and WriteTo ("writeto", outer) would wrap it in
+// a *net.OpError.
+func ioCopyPath(dst io.Writer, src io.Reader, s, d *endpoint) (path stdPath, readfrom, writeto *net.TCPConn) {
+	stream := func(e *endpoint) bool { return (e.tcp != nil || e.uc != nil) && e.stream }
+	src, dst = pipeEnds(dst, src)
+	inner, _ := unwrapLimited(src)
+	switch x := src.(type) {
+	case *os.File:
+		if stream(d) && s.isRegular() {
+			return stdSendfileFrom, nil, nil
+		}
+		// Else File.WriteTo hands the pair to dst's ReadFrom.
+	case *net.TCPConn:
+		writeto = x
+		if d.uc != nil && d.stream {
+			return stdNet, nil, writeto
+		}
+	}
+	switch y := dst.(type) {
+	case *os.File:
+		_, file := inner.(*os.File)
+		switch {
+		case d.append:
+		case file && s.isRegular() && d.isRegular(), stream(s):
+			return stdReadFrom, nil, writeto
+		}
+	case *net.TCPConn:
+		readfrom = y
+		_, file := inner.(*os.File)
+		if stream(s) || file && s.isRegular() {
+			return stdNet, readfrom, writeto
+		}
+	}
+	return stdLoop, readfrom, writeto
+}
+
+// ioCopyErr shapes the failure of a copy from src to dst (endpoints s and d)
+// as io.Copy would report it: f, if not nil, is the kernel call's failure, after
+// the kernel moved kernel bytes; err is what the path returned (a Read or Write
+// error of a side, shaped by it).
+func ioCopyErr(dst io.Writer, src io.Reader, s, d *endpoint, f *fault, kernel int64, err error) error {
+	if err == nil {
+		return nil
+	}
+	s.probe()
+	d.probe()
+	if f != nil && f.poll != nil && closedOnLock(dst, src, f.poll) {
+		return closedAsCopyFileRange(dst, src, &os.PathError{Err: os.ErrClosed})
+	}
+	path, readfrom, writeto := ioCopyPath(dst, src, s, d)
+	if f != nil && f.call == "sendfile" && f.poll != nil && f.dst && kernel == 0 {
+		// poll.SendFile leaves the copy unhandled when it cannot lock or
+		// wait for the destination before any byte moved: io.Copy goes on
+		// to the loop, where dst's Write fails, inside dst's ReadFrom if
+		// it has one.
+		path = stdLoop
+		readfrom, _ = dst.(*net.TCPConn)
+	}
+	if f != nil {
+		switch path {
+		case stdSendfileFrom:
+			err = &os.PathError{Op: "read", Path: s.name, Err: f.bare()}
+		case stdReadFrom:
+			err = &os.PathError{Op: "write", Path: d.name, Err: f.bare()}
+		case stdNet:
+			err = f.bare()
+		case stdLoop:
+			err = f.asLoop(s, d)
+		}
+	}
+	if readfrom != nil {
+		err = tcpOpErr("readfrom", readfrom, err)
+	}
+	if writeto != nil {
+		err = tcpOpErr("writeto", writeto, err)
+	}
+	return err
+}
+
+// pipeEnds stands a Pipe's ends in for the Pipe: its errors are shaped as
+// io.Copy shapes those of the *os.File ends.
+func pipeEnds(dst io.Writer, src io.Reader) (io.Reader, io.Writer) {
+	if p, ok := src.(*Pipe); ok {
+		src = p.r
+	}
+	if p, ok := dst.(*Pipe); ok {
+		dst = p.w
+	}
+	return src, dst
+}
+
+// closedOnLock reports whether io.Copy would meet err, an fd closing, where
+// os.File.ReadFrom takes its locks for copy_file_range: between two *os.Files,
+// of any kind, into a destination not opened with O_APPEND.
+func closedOnLock(dst io.Writer, src io.Reader, err error) bool {
+	src, dst = pipeEnds(dst, src)
+	inner, _ := unwrapLimited(src)
+	d, ok := dst.(*os.File)
+	if _, file := inner.(*os.File); !ok || !file {
+		return false
+	}
+	if !errors.Is(err, os.ErrClosed) && !isFileClosing(err) {
+		return false
+	}
+	e := endpoint{file: d}
+	e.learnAppendAny()
+	return !e.append
+}
+
+// closedAsCopyFileRange reshapes err, a closed *os.File met by a copy between
+// two *os.Files, as os.File.ReadFrom reports it: whichever side was closed, the
+// copy_file_range lock of the destination names it ("write dst: file already
+// closed").
+func closedAsCopyFileRange(dst io.Writer, src io.Reader, err error) error {
+	var pe *os.PathError
+	if err == nil || !errors.As(err, &pe) || err != error(pe) || !closedOnLock(dst, src, pe.Err) {
+		return err
+	}
+	_, dst = pipeEnds(dst, src)
+	return &os.PathError{Op: "write", Path: dst.(*os.File).Name(), Err: os.ErrClosed}
+}
+
+// bare is the fault as the standard library's kernel paths return it: an errno
+// as an *os.SyscallError, the poller's own error (a deadline, the fd closing)
+// unwrapped.
+func (f *fault) bare() error {
+	if f.poll == nil {
+		return os.NewSyscallError(f.call, f.errno)
+	}
+	if oe, ok := f.poll.(*net.OpError); ok {
+		return oe.Err
+	}
+	if isFileClosing(f.poll) {
+		return os.ErrClosed
+	}
+	return f.poll
+}
+
+// asLoop is the fault as the failing side's own Read or Write would report it:
+// an *os.File's as *os.PathError around the bare errno, a connection's as
+// *net.OpError around an *os.SyscallError.
+func (f *fault) asLoop(s, d *endpoint) error {
+	e, op := s, "read"
+	if f.dst {
+		e, op = d, "write"
+	}
+	if f.poll == nil && e.conn == nil && e.name != "" {
+		return e.wrap(op, f.errno)
+	}
+	return f.bySide(s, d)
 }

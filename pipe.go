@@ -55,15 +55,15 @@ func (p *Pipe) Read(b []byte) (int, error) { return p.r.Read(b) }
 // with an error matching syscall.EPIPE (on Linux and the BSDs).
 func (p *Pipe) Write(b []byte) (int, error) {
 	n, err := p.w.Write(b)
-	return n, p.closing("write", err)
+	return n, p.closing("write", p.w, err)
 }
 
-// closing replaces err by os.ErrClosed when p was closed under the operation:
-// Close closes the read end first, and a writer woken by that sees EPIPE before
-// it sees its own end closed.
-func (p *Pipe) closing(op string, err error) error {
+// closing replaces err by os.ErrClosed, as end's own methods report it, when p
+// was closed under the operation: Close closes the read end first, and a
+// writer woken by that sees EPIPE before it sees its own end closed.
+func (p *Pipe) closing(op string, end *os.File, err error) error {
 	if err != nil && err != io.EOF && p.closed.Load() {
-		return &os.PathError{Op: op, Path: "pipe", Err: os.ErrClosed}
+		return &os.PathError{Op: op, Path: end.Name(), Err: os.ErrClosed}
 	}
 	return err
 }

@@ -64,7 +64,7 @@ func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
 			testHookPath(pipeMethods{p}, MethodSplice, r.handled, r.kernel)
 		}
 		if r.handled && !r.refused {
-			return n, p.closing("readfrom", r.err)
+			return n, p.closing("write", p.w, r.err)
 		}
 		// Refused, at first or part way: read and write from here on.
 	}
@@ -74,7 +74,7 @@ func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
 		return n, err
 	}
 	m, err := fallback.ReadWrite(p.w, src)
-	return n + m, p.closing("readfrom", err)
+	return n + m, p.closing("write", p.w, err)
 }
 
 // WriteTo implements io.WriterTo: it moves the pipe's contents to dst until the
@@ -103,11 +103,11 @@ func (p *Pipe) WriteTo(dst io.Writer) (int64, error) {
 			testHookPath(pipeMethods{p}, MethodSplice, r.handled, r.kernel)
 		}
 		if r.handled && !r.refused {
-			return n, p.closing("writeto", r.err)
+			return n, p.closing("read", p.r, r.err)
 		}
 	}
 	m, err := p.writeOut(dst)
-	return n + m, p.closing("writeto", err)
+	return n + m, p.closing("read", p.r, err)
 }
 
 // writeOut copies p's bytes to dst through user space without taking from p a
@@ -148,15 +148,39 @@ func (p *Pipe) writeOut(dst io.Writer) (int64, error) {
 			return written, err
 		}
 		nw, werr := rw.Write(dst, data)
-		// Consume what dst accepted; p holds it, and nobody else reads p.
-		if _, err := io.ReadFull(p.r, buf[:nw]); err != nil {
+		written += int64(nw)
+		// Consume what dst accepted: p holds it, and nobody else reads p.
+		if err := p.consume(buf[:nw]); err != nil {
 			return written, err
 		}
-		written += int64(nw)
 		if werr != nil {
 			return written, werr
 		}
 	}
+}
+
+// consume takes len(buf) bytes out of p, which holds at least that many, into
+// buf: through the fd, so that no read deadline, which applies to waiting and
+// there is nothing to wait for, can fail it.
+func (p *Pipe) consume(buf []byte) error {
+	r := p.end(false)
+	for len(buf) > 0 {
+		var n int
+		var rerr error
+		err := r.control(func(fd uintptr) {
+			n, rerr = ignoringEINTR(func() (int, error) { return unix.Read(int(fd), buf) })
+		})
+		switch {
+		case err != nil:
+			return r.pollErr("read", err)
+		case rerr != nil:
+			return r.syscallErr("read", "read", rerr)
+		case n == 0:
+			return &os.PathError{Op: "read", Path: p.r.Name(), Err: io.ErrUnexpectedEOF}
+		}
+		buf = buf[n:]
+	}
+	return nil
 }
 
 // pipeMethods is the key under which testHookPath learns the paths of p's own

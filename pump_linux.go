@@ -290,7 +290,7 @@ func (p *pump) refused() bool {
 	case unix.EPIPE:
 		// A broken stdout or stderr: the failing write must be os.File's
 		// own, which raises SIGPIPE as Go documents for fds 1 and 2.
-		return p.dst.file != nil && (p.dfd == 1 || p.dfd == 2)
+		return p.dst.conn == nil && !p.dst.engine && (p.dfd == 1 || p.dfd == 2)
 	}
 	return false
 }

@@ -169,12 +169,18 @@ func (c *Copier) throughPipe(s, d endpoint, src io.Reader, dst io.Writer, remain
 // Invariant: the engine pipe holds no byte whenever user code (Progress,
 // Unwritten, dst.Write) runs.
 // Invariant: held counts the bytes in the pipe; the pipe is pooled only when
-// held is 0, whatever way viaPipe is left (a panic or runtime.Goexit in a
-// callback included).
+// held is 0 and no pump was inside the RawConn callbacks of s or d (which may be
+// user code) when viaPipe was left: a panic or runtime.Goexit anywhere leaves
+// nothing pooled that holds bytes.
 func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 	var written, taken, spliced int64 // spliced: into d, of written
 	handled := func(err error) moved {
 		return moved{written: written, taken: taken, kernel: spliced, handled: true, err: err}
+	}
+	refused := func() moved {
+		r := handled(nil)
+		r.refused = true
+		return r
 	}
 	cp := c.getPipe()
 	if cp == nil {
@@ -183,44 +189,65 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 	in, out := cp.in, cp.out
 	in.src, out.dst = s, d
 	var held int64
+	running := false
 	defer func() {
 		in.src, out.dst = endpoint{}, endpoint{}
-		c.putPipe(cp, held == 0)
+		c.putPipe(cp, held == 0 && !running)
 	}()
 	for remain != 0 {
 		in.remain = int64(cp.size)
 		if remain > 0 && remain < in.remain {
 			in.remain = remain
 		}
-		in.run() // once: takes what s has ready, or fails having taken nothing
-		if in.refused() {
-			if taken == 0 {
-				return moved{}
-			}
-			r := handled(nil)
-			r.refused = true
-			return r
-		}
-		if err := in.err(); err != nil {
-			return handled(err)
-		}
-		if in.eof {
-			return handled(nil)
-		}
+		running = true
+		in.run() // once: takes what s has ready
+		running = false
+		// Count what s gave first: s's RawConn may fail after the kernel
+		// filled the pipe.
 		held += in.written
 		taken += in.written
 		if remain > 0 {
 			remain -= in.written
 		}
+		inRefused, inFault := in.refused(), in.fault()
+		if inFault != nil {
+			f := *inFault
+			f.dst = false // the engine's pipe never fails: s did
+			inFault = &f
+		}
+		if held == 0 {
+			switch {
+			case inRefused && taken == 0:
+				return moved{}
+			case inRefused:
+				return refused()
+			case inFault != nil:
+				r := handled(inFault.bySide(&s, &d))
+				r.fault = inFault
+				return r
+			case in.eof:
+				return handled(nil)
+			}
+		}
 
 		out.remain = held
+		running = true
 		out.run()
+		running = false
 		held -= out.written
 		written += out.written
 		spliced += out.written
 		if held == 0 && out.errno == nil && out.dstErr == nil {
 			if c.Progress != nil {
 				c.Progress(written)
+			}
+			switch {
+			case inRefused:
+				return refused()
+			case inFault != nil:
+				r := handled(inFault.bySide(&s, &d))
+				r.fault = inFault
+				return r
 			}
 			continue
 		}
@@ -241,7 +268,14 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 		}
 		if !out.refused() {
 			c.unwritten(data)
-			return handled(out.err())
+			f := out.fault()
+			if f == nil { // unreachable: out stops short only on a failure
+				f = &fault{call: "splice", errno: unix.EIO}
+			}
+			f.dst = true // the engine's pipe never fails: d did
+			r := handled(f.bySide(&s, &d))
+			r.fault = f
+			return r
 		}
 		// d refuses splice (a device without splice support, say; or a
 		// broken stdout, whose own Write raises SIGPIPE): write what the
@@ -255,9 +289,12 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 			c.unwritten(data[n:])
 			return handled(werr)
 		}
-		r := handled(nil)
-		r.refused = true
-		return r
+		if inFault != nil {
+			r := handled(inFault.bySide(&s, &d))
+			r.fault = inFault
+			return r
+		}
+		return refused()
 	}
 	return handled(nil)
 }

@@ -49,7 +49,7 @@ func (p *Pipe) Tee(dst *Pipe, n int) (int64, error) {
 	pm.once = true
 	pm.run()
 	if err := pm.err(); err != nil {
-		return pm.written, p.closing("tee", err)
+		return pm.written, p.closing("read", p.r, err)
 	}
 	if pm.eof {
 		return 0, io.EOF
