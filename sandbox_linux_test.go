@@ -13,10 +13,12 @@ import (
 // child process under a real seccomp filter that makes splice, tee, vmsplice,
 // sendfile and copy_file_range fail, on every thread, as hardened profiles
 // (EPERM) and gVisor-like sandboxes (ENOSYS) do. Copy must fall back without
-// losing a byte: every pair delivers everything, as a read/write copy does.
+// losing a byte: every pair delivers everything, as a read/write copy does,
+// and with failing destinations written + Unwritten + unread == size
+// (TestCopyAccounting).
 func TestCopyMatrixUnderSeccomp(t *testing.T) {
 	t.Parallel()
-	const run = "^(TestCopyMatchesIOCopy|TestPipeReadFrom|TestPipeWriteTo)$"
+	const run = "^(TestCopyMatchesIOCopy|TestPipeReadFrom|TestPipeWriteTo|TestCopyAccounting)$"
 	// One child at a time: each runs its matrix on every core.
 	for _, errno := range []syscall.Errno{unix.EPERM, unix.ENOSYS} {
 		t.Run(unix.ErrnoName(errno), func(t *testing.T) {
