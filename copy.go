@@ -11,8 +11,12 @@ import (
 
 // Copy is a drop-in replacement for io.Copy: it copies from src to dst until EOF
 // or an error, and returns the number of bytes dst accepted and the first error,
-// nil at EOF. Errors are the ones io.Copy would report for the same failure,
-// wrapping the same errno, so errors.Is and errors.As keep working.
+// nil at EOF. Errors are the ones io.Copy would report for the same failure on
+// the same pair: the same chain of *os.PathError, *net.OpError and
+// *os.SyscallError (which may name the call Copy really made) around the same
+// errno, blaming the same side, so errors.Is and errors.As answer as they do
+// for io.Copy. A write to fd 1 or 2 that fails with EPIPE raises SIGPIPE, as
+// os.File.Write does.
 //
 // Where both sides are file descriptors, the bytes do not pass through user
 // space: splice(2) moves them when either side is a pipe, and through a pooled
@@ -22,9 +26,15 @@ import (
 // pipe, copies known to be under 8 KiB that would take the pooled pipe, and all
 // but the first 64 KiB of a copy from a pipe to a *net.TCPConn. An
 // *io.LimitedReader around a file descriptor is honoured exactly, and its N
-// updated. Everything else takes the read/write path, which keeps io.Copy's
-// order (src's WriterTo, then dst's ReaderFrom, then a loop over a pooled
-// buffer). Plan tells which path a pair takes.
+// updated. Sockets that keep message boundaries (datagram, seqpacket) are
+// never spliced into. Everything else takes the read/write path, which keeps
+// io.Copy's order (src's WriterTo, then dst's ReaderFrom, then a loop over a
+// pooled buffer), except that the WriteTo and ReadFrom of *os.File,
+// *net.TCPConn, *net.UnixConn and *Pipe are replaced by the package's own loop:
+// for the pairs that reach it they would only loop out of Unwritten's reach, or
+// re-enter the kernel paths that the kernel refused (a sandbox refusing splice
+// or sendfile fails io.Copy between two TCP sockets; it does not fail Copy).
+// Plan tells which path a pair takes.
 //
 // Blocking operations park the goroutine in Go's poller, so deadlines set on
 // either side fire during Copy.
@@ -48,7 +58,9 @@ type Copier struct {
 	// is made for the call. Sizes the kernel refuses never fail a copy.
 	PipeSize int
 
-	// DisableSplice forces the read/write path, as on systems without splice.
+	// DisableSplice forces the read/write path, as on systems without splice:
+	// no splice, sendfile or copy_file_range, also not through the standard
+	// library's WriteTo and ReadFrom.
 	DisableSplice bool
 
 	// Progress, if set, is called after each chunk that dst accepted, with the
@@ -58,8 +70,12 @@ type Copier struct {
 	Progress func(written int64)
 
 	// Unwritten, if set, is called when dst fails, with the bytes that were
-	// taken from src but not accepted by dst, before Copy returns. Without it
-	// those bytes are discarded. The slice is valid only during the call.
+	// taken from src but not accepted by dst, before Copy returns: on every
+	// path, so that written + len(unwritten) + what src still holds is all
+	// src had. Without it those bytes are discarded. The slice is valid only
+	// during the call. (Only a WriterTo or ReaderFrom of another package that
+	// does the copy keeps such bytes out of its reach.) Progress and Unwritten
+	// may panic or call runtime.Goexit: no pipe holding bytes is pooled.
 	Unwritten func(data []byte)
 }
 

@@ -313,6 +313,30 @@ func runErrCase(t *testing.T, c errCase) {
 	if c.exact && want.n != got.n {
 		t.Errorf("splice.Copy wrote %d bytes, io.Copy %d (%v)", got.n, want.n, want.err)
 	}
+	// A Pipe's own ReadFrom and WriteTo report errors as io.Copy does on
+	// its *os.File ends, as Copy does.
+	got = errObserve(t, c, "Pipe method", pipeMethod)
+	if got.n < 0 {
+		return // neither side is a Pipe
+	}
+	if diff := cmp.Diff(want.shape, got.shape, opts); diff != "" {
+		t.Errorf("error differs from io.Copy's (-io.Copy +Pipe method):\n%s\n"+
+			"io.Copy:     %d, %v\n             %s\n"+
+			"Pipe method: %d, %v\n             %s",
+			diff, want.n, want.err, want.shape.summary(), got.n, got.err, got.shape.summary())
+	}
+}
+
+// pipeMethod copies with dst's ReadFrom where dst is a *splice.Pipe, else with
+// src's WriteTo where src is one; else it returns -1.
+func pipeMethod(dst io.Writer, src io.Reader) (int64, error) {
+	if p, ok := dst.(*splice.Pipe); ok {
+		return p.ReadFrom(src)
+	}
+	if p, ok := src.(*splice.Pipe); ok {
+		return p.WriteTo(dst)
+	}
+	return -1, nil
 }
 
 // errObserve runs fn on a fresh setup of c. io.Copy is given the *os.File ends

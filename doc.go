@@ -39,8 +39,11 @@
 // either side is a pipe, through a pooled pipe between sockets and files, and use
 // sendfile(2) from files to sockets and copy_file_range(2) between files; Plan
 // tells which. Where they wait, they wait on one side at a time, holding no lock
-// of the other, so that closing either side from another goroutine never waits. Copier adds progress reports, hands back the bytes a failing
-// destination did not take, and sizes or disables the pipe.
+// of the other, so that closing either side from another goroutine never waits.
+// Where the kernel refuses a path (a seccomp sandbox, say), they go on by read
+// and write, never through the standard library's own zero-copy paths. Copier
+// adds progress reports, hands back every byte a failing destination did not
+// take, and sizes or disables the pipe.
 //
 // Splice, Tee and Vmsplice are thin wrappers over the system calls on raw fds,
 // with EINTR retried and errors wrapped as *os.SyscallError. Pipe is a kernel pipe

@@ -20,13 +20,14 @@ import (
 	"github.com/splicekit/splice/internal/testutil"
 )
 
-// From a stream socket into a pipe, one splice per chunk moves the bytes: no
-// engine pipe is taken, so a failing destination strands nothing in one.
+// From a TCP socket into a pipe, one splice per chunk moves the bytes: no
+// engine pipe is taken, so a failing destination strands nothing in one. (From
+// a Unix socket the engine's pipe measured faster: throughEnginePipe.)
 // Not parallel: it counts the engine pipes of the whole process.
 func TestCopySocketToOSPipeSplicesDirect(t *testing.T) {
 	taken, stop := splice.CountEnginePipes()
 	defer stop()
-	for _, sk := range []testutil.Kind{testutil.TCP, testutil.Unix, testutil.LimitedTCP} {
+	for _, sk := range []testutil.Kind{testutil.TCP, testutil.LimitedTCP} {
 		for _, dk := range []testutil.Kind{testutil.OSPipe, testutil.BlockingPipe} {
 			t.Run(fmt.Sprintf("%v-%v", sk, dk), func(t *testing.T) {
 				data := testutil.Data(1<<20+5, 61)

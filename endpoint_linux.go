@@ -204,6 +204,25 @@ func (e *endpoint) probeFD(fd uintptr) error {
 	return nil
 }
 
+// recordSocket reports whether the fd, of unknown kind, is a socket that keeps
+// message boundaries (datagram, seqpacket), or cannot be asked; it learns the
+// kind only for sockets.
+func (e *endpoint) recordSocket() bool {
+	var typ int
+	var serr error
+	if err := e.control(func(fd uintptr) { typ, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE) }); err != nil {
+		return true
+	}
+	switch {
+	case serr == unix.ENOTSOCK:
+		return false
+	case serr != nil:
+		return true
+	}
+	e.kind, e.stream = kindSocket, typ == unix.SOCK_STREAM
+	return !e.stream
+}
+
 // learnAppend learns whether a regular file was opened with O_APPEND.
 func (e *endpoint) learnAppend() {
 	if e.isRegular() {

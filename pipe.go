@@ -1,6 +1,7 @@
 package splice
 
 import (
+	"errors"
 	"io"
 	"os"
 	"sync/atomic"
@@ -62,7 +63,7 @@ func (p *Pipe) Write(b []byte) (int, error) {
 // was closed under the operation: Close closes the read end first, and a
 // writer woken by that sees EPIPE before it sees its own end closed.
 func (p *Pipe) closing(op string, end *os.File, err error) error {
-	if err != nil && err != io.EOF && p.closed.Load() {
+	if err != nil && err != io.EOF && p.closed.Load() && !errors.Is(err, os.ErrClosed) {
 		return &os.PathError{Op: op, Path: end.Name(), Err: os.ErrClosed}
 	}
 	return err

@@ -55,7 +55,8 @@ func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
 		if lr != nil {
 			limit = lr.N
 		}
-		r := defaultCopier.direct(e, p.end(true), opSplice, limit)
+		w := p.end(true)
+		r := defaultCopier.direct(e, w, opSplice, limit)
 		n = r.written
 		if lr != nil {
 			lr.N -= r.taken
@@ -64,7 +65,7 @@ func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
 			testHookPath(pipeMethods{p}, MethodSplice, r.handled, r.kernel)
 		}
 		if r.handled && !r.refused {
-			return n, p.closing("write", p.w, r.err)
+			return n, p.closing("write", p.w, ioCopyErr(p, src, &e, &w, r.fault, r.kernel, r.err))
 		}
 		// Refused, at first or part way: read and write from here on.
 	}
@@ -74,7 +75,7 @@ func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
 		return n, err
 	}
 	m, err := fallback.ReadWrite(p.w, src)
-	return n + m, p.closing("write", p.w, err)
+	return n + m, p.closing("write", p.w, asStdLoop(p, src, true, err))
 }
 
 // WriteTo implements io.WriterTo: it moves the pipe's contents to dst until the
@@ -97,17 +98,18 @@ func (p *Pipe) WriteTo(dst io.Writer) (int64, error) {
 		ok = false
 	}
 	if ok && e.spliceable(true) {
-		r := defaultCopier.direct(p.end(false), e, opSplice, -1)
+		s := p.end(false)
+		r := defaultCopier.direct(s, e, opSplice, -1)
 		n = r.written
 		if testHookPath != nil {
 			testHookPath(pipeMethods{p}, MethodSplice, r.handled, r.kernel)
 		}
 		if r.handled && !r.refused {
-			return n, p.closing("read", p.r, r.err)
+			return n, p.closing("read", p.r, ioCopyErr(dst, p, &s, &e, r.fault, r.kernel, r.err))
 		}
 	}
 	m, err := p.writeOut(dst)
-	return n + m, p.closing("read", p.r, err)
+	return n + m, p.closing("read", p.r, asStdLoop(dst, p, true, err))
 }
 
 // writeOut copies p's bytes to dst through user space without taking from p a
