@@ -212,18 +212,6 @@ func acctFileSink(t *testing.T, path string) (io.Writer, func() []byte) {
 	}
 }
 
-// acctUnwritten collects what Unwritten is given, in order.
-type acctUnwritten struct {
-	mu  sync.Mutex
-	got []byte
-}
-
-func (u *acctUnwritten) add(b []byte) {
-	u.mu.Lock()
-	u.got = append(u.got, b...)
-	u.mu.Unlock()
-}
-
 // TestCopyAccounting copies every source kind into every kind of destination
 // made to fail part way, with and without splice, and requires that the count
 // is what the destination received, and that the bytes handed to Unwritten and
@@ -267,7 +255,7 @@ func acctCheck(t *testing.T, sink acctSink, sk testutil.Kind, size int, disableS
 	data := testutil.Data(size, uint64(size)^0xacc)
 	src := testutil.OpenSource(t, sk, data)
 	dst, received := sink.open(t, size)
-	var log acctUnwritten
+	var log recorder
 	c := &splice.Copier{DisableSplice: disableSplice, Unwritten: log.add}
 	var n int64
 	var err error

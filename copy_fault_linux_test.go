@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,18 +31,6 @@ func accounted(t *testing.T, data []byte, n int64, unwritten, rest []byte) {
 	}
 	testutil.Equal(t, data[n:taken], unwritten)
 	testutil.Equal(t, data[taken:], rest)
-}
-
-// recorder collects what Unwritten is given.
-type recorder struct {
-	mu  sync.Mutex
-	got []byte
-}
-
-func (r *recorder) add(b []byte) {
-	r.mu.Lock()
-	r.got = append(r.got, b...)
-	r.mu.Unlock()
 }
 
 // A TCP destination whose peer reads some bytes and then resets the connection:

@@ -88,17 +88,24 @@ func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool)
 	_, toPipe := dst.(*Pipe) // whose ReadFrom splices directly: Copy does too
 	switch {
 	case remain == 0:
-	case s.isSocket() && s.stream && d.kind == kindUnknown && (s.uc != nil || remain >= 0 && remain < smallChunk && !d.likelyPipe()) && !d.recordSocket():
-		// From a Unix stream socket to an *os.File, the engine's pipe
-		// serves whatever the file is, pipes included (measured: see
-		// below), as the standard library's does: no fstat. So
-		// does a small known-size copy from TCP, which reads and writes.
-		// A bigger one from TCP asks the file's kind: into a pipe one
-		// splice per chunk moves the bytes. Record sockets are never
-		// spliced into.
+	case s.isSocket() && s.stream && d.kind == kindUnknown && !d.recordSocket():
+		// From a stream socket to an *os.File that is no record socket,
+		// without fstat(2), which costs a file system's time: from TCP,
+		// one splice per chunk where the file is a pipe (anything else
+		// refuses it at once, having moved nothing), else the engine's
+		// pipe, which serves whatever the file is, as the standard
+		// library's does. A copy known to be small reads and writes
+		// (throughPipe). From a Unix socket, the engine's pipe is the
+		// faster way into pipes too (measured: see below).
 		m = MethodSplice
-		r = c.throughPipe(s, d, inner, dst, remain)
-		tried |= triedVia
+		if s.tcp != nil && (remain < 0 || remain >= smallChunk || d.likelyPipe()) {
+			tried |= 1 << opSplice
+			r = c.spliceDirect(s, d, inner, dst, remain)
+		}
+		if !r.handled {
+			tried |= triedVia
+			r = c.throughPipe(s, d, inner, dst, remain)
+		}
 	case s.kind == kindUnknown || d.kind == kindUnknown:
 		m, r = c.guess(&s, &d, inner, dst, remain, &tried)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -159,4 +160,16 @@ func TestMethodString(t *testing.T) {
 			t.Errorf("Method(%d).String() = %q, want %q", int(m), got, want)
 		}
 	}
+}
+
+// recorder collects what Unwritten is given.
+type recorder struct {
+	mu  sync.Mutex
+	got []byte
+}
+
+func (r *recorder) add(b []byte) {
+	r.mu.Lock()
+	r.got = append(r.got, b...)
+	r.mu.Unlock()
 }

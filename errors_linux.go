@@ -182,7 +182,8 @@ func errSelf(op string) error {
 // calls and wrap what fails in layers of their own. Copy takes its own paths
 // for the same pair, and reshapes the error of a failed kernel call as io.Copy
 // would have reported the same failure there, so that errors.Is and errors.As
-// answer alike: ioCopyPath works out io.Copy's path from the types alone.
+// answer alike: ioCopyPath works out io.Copy's path from the types and the fds'
+// kinds.
 
 // stdPath is where io.Copy's error would come from.
 type stdPath uint8
@@ -243,7 +244,7 @@ func ioCopyErr(dst io.Writer, src io.Reader, s, d *endpoint, f *fault, kernel in
 	s.probe()
 	d.probe()
 	if f != nil && f.poll != nil && closedOnLock(dst, src, f.poll) {
-		return closedAsCopyFileRange(dst, src, &os.PathError{Err: os.ErrClosed})
+		return closedDst(dst, src)
 	}
 	path, readfrom, writeto := ioCopyPath(dst, src, s, d)
 	if f != nil && f.call == "sendfile" && f.poll != nil && f.dst && kernel == 0 {
@@ -314,6 +315,12 @@ func closedAsCopyFileRange(dst io.Writer, src io.Reader, err error) error {
 	if err == nil || !errors.As(err, &pe) || err != error(pe) || !closedOnLock(dst, src, pe.Err) {
 		return err
 	}
+	return closedDst(dst, src)
+}
+
+// closedDst is the error of os.File.ReadFrom's copy_file_range lock when either
+// *os.File is closed; dst is an *os.File or a Pipe.
+func closedDst(dst io.Writer, src io.Reader) error {
 	_, dst = pipeEnds(dst, src)
 	return &os.PathError{Op: "write", Path: dst.(*os.File).Name(), Err: os.ErrClosed}
 }

@@ -182,6 +182,11 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 		r.refused = true
 		return r
 	}
+	failed := func(f *fault) moved {
+		r := handled(f.bySide(&s, &d))
+		r.fault = f
+		return r
+	}
 	cp := c.getPipe()
 	if cp == nil {
 		return moved{} // no pipe to be had (EMFILE, say): read and write
@@ -222,9 +227,7 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 			case inRefused:
 				return refused()
 			case inFault != nil:
-				r := handled(inFault.bySide(&s, &d))
-				r.fault = inFault
-				return r
+				return failed(inFault)
 			case in.eof:
 				return handled(nil)
 			}
@@ -245,9 +248,7 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 			case inRefused:
 				return refused()
 			case inFault != nil:
-				r := handled(inFault.bySide(&s, &d))
-				r.fault = inFault
-				return r
+				return failed(inFault)
 			}
 			continue
 		}
@@ -273,9 +274,7 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 				f = &fault{call: "splice", errno: unix.EIO}
 			}
 			f.dst = true // the engine's pipe never fails: d did
-			r := handled(f.bySide(&s, &d))
-			r.fault = f
-			return r
+			return failed(f)
 		}
 		// d refuses splice (a device without splice support, say; or a
 		// broken stdout, whose own Write raises SIGPIPE): write what the
@@ -290,9 +289,7 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 			return handled(werr)
 		}
 		if inFault != nil {
-			r := handled(inFault.bySide(&s, &d))
-			r.fault = inFault
-			return r
+			return failed(inFault)
 		}
 		return refused()
 	}
