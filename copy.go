@@ -4,7 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
+	"syscall"
 
 	"github.com/splicekit/splice/internal/rw"
 )
@@ -29,8 +29,9 @@ import (
 // updated. Sockets that keep message boundaries (datagram, seqpacket) are
 // never spliced into. Everything else takes the read/write path, which keeps
 // io.Copy's order (src's WriterTo, then dst's ReaderFrom, then a loop over a
-// pooled buffer), except that the WriteTo and ReadFrom of *os.File,
-// *net.TCPConn, *net.UnixConn and *Pipe are replaced by the package's own loop:
+// pooled buffer), except that the WriteTo and ReadFrom of *Pipe and of every
+// syscall.Conn (*os.File, *net.TCPConn, *net.UnixConn, types that embed one)
+// are replaced by the package's own loop:
 // for the pairs that reach it they would only loop out of Unwritten's reach, or
 // re-enter the kernel paths that the kernel refused (a sandbox refusing splice
 // or sendfile fails io.Copy between two TCP sockets; it does not fail Copy).
@@ -60,7 +61,8 @@ type Copier struct {
 
 	// DisableSplice forces the read/write path, as on systems without splice:
 	// no splice, sendfile or copy_file_range, also not through the standard
-	// library's WriteTo and ReadFrom.
+	// library's WriteTo and ReadFrom. Errors are then those of that path, as
+	// io.Copy reports them where it reads and writes.
 	DisableSplice bool
 
 	// Progress, if set, is called after each chunk that dst accepted, with the
@@ -194,11 +196,12 @@ func (c *Copier) delegated(base, n int64) {
 }
 
 // loopsHere reports whether v is one of the types whose WriteTo or ReadFrom the
-// read/write path replaces by its own loop: the fd types of the standard library
-// and Pipe.
+// read/write path replaces by its own loop: Pipe and every syscall.Conn (the
+// fd types of the standard library, and types that embed one, whose promoted
+// WriteTo and ReadFrom are the standard library's).
 func loopsHere(v any) bool {
 	switch v.(type) {
-	case *os.File, *net.TCPConn, *net.UnixConn, *Pipe:
+	case *Pipe, syscall.Conn:
 		return true
 	}
 	return false

@@ -313,6 +313,20 @@ func runErrCase(t *testing.T, c errCase) {
 	if c.exact && want.n != got.n {
 		t.Errorf("splice.Copy wrote %d bytes, io.Copy %d (%v)", got.n, want.n, want.err)
 	}
+	// CopyN as io.CopyN, which copies io.LimitReader(src, n): the layer
+	// changes which of the standard library's paths io.Copy takes.
+	n := int64(len(errData)) + 1
+	wantN := errObserve(t, c, "io.Copy", func(w io.Writer, r io.Reader) (int64, error) { return io.CopyN(w, r, n) })
+	gotN := errObserve(t, c, "splice.Copy", func(w io.Writer, r io.Reader) (int64, error) { return splice.CopyN(w, r, n) })
+	if diff := cmp.Diff(wantN.shape, gotN.shape, opts); diff != "" {
+		t.Errorf("CopyN's error differs from io.CopyN's (-io.CopyN +splice.CopyN):\n%s\n"+
+			"io.CopyN:     %d, %v\n             %s\n"+
+			"splice.CopyN: %d, %v\n             %s",
+			diff, wantN.n, wantN.err, wantN.shape.summary(), gotN.n, gotN.err, gotN.shape.summary())
+	}
+	if c.exact && wantN.n != gotN.n {
+		t.Errorf("splice.CopyN wrote %d bytes, io.CopyN %d (%v)", gotN.n, wantN.n, wantN.err)
+	}
 	// A Pipe's own ReadFrom and WriteTo report errors as io.Copy does on
 	// its *os.File ends, as Copy does.
 	got = errObserve(t, c, "Pipe method", pipeMethod)

@@ -154,6 +154,9 @@ func (c *Copier) kernelCopy(dst io.Writer, src io.Reader, n int64, limited bool)
 		more, ferr := c.finish(dst, inner, remain, r.written, lr)
 		return r.written + more, true, ferr
 	}
+	if r.err != nil && limited {
+		src = io.LimitReader(src, n) // io.CopyN's own reader, for the shape
+	}
 	return r.written, true, ioCopyErr(dst, src, &s, &d, r.fault, r.kernel, r.err)
 }
 
@@ -204,6 +207,11 @@ func (c *Copier) guess(s, d *endpoint, src io.Reader, dst io.Writer, remain int6
 		// destination not named as a pipe is asked whether it is one
 		// (getsockopt, which, unlike fstat, takes no file system's time).
 		if d.kind == kindUnknown && !d.likelyPipe() && d.recordSocket() {
+			return MethodReadWrite, moved{}
+		}
+		// Nor from one: a splice takes of a record only what fits in the
+		// pipe, and the kernel drops the rest.
+		if s.kind == kindUnknown && !s.likelyPipe() && s.recordSocket() {
 			return MethodReadWrite, moved{}
 		}
 		if !d.spliceable(true) {

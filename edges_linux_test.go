@@ -543,3 +543,138 @@ func TestCopySocketToRecordSocketFile(t *testing.T) {
 		}
 	}
 }
+
+// Types that embed an *os.File or a *net.TCPConn are fds too: once Copy has
+// taken the read/write path (DisableSplice, or a refusal such as a sandbox's),
+// their promoted WriteTo and ReadFrom, the standard library's zero-copy paths,
+// are not called. TestCopyMatrixUnderSeccomp runs this under a filter that
+// refuses those paths, where calling them delivered nothing.
+func TestCopyEmbeddedFDs(t *testing.T) {
+	t.Parallel()
+	type embeddedFile struct{ *os.File }
+	type embeddedTCP struct{ *net.TCPConn }
+	data := testutil.Data(300000, 71)
+	cases := []struct {
+		name string
+		run  func(t *testing.T, c *splice.Copier) (n int64, err error, got func() []byte)
+	}{
+		{"tcp-embeddedpipe", func(t *testing.T, c *splice.Copier) (int64, error, func() []byte) {
+			r, w := testutil.OSPipePair(t)
+			got := make(chan []byte, 1)
+			go func() { b, _ := io.ReadAll(r); got <- b }()
+			n, err := c.Copy(embeddedFile{w}, testutil.NewSource(t, testutil.TCP, data))
+			w.Close()
+			return n, err, func() []byte { return <-got }
+		}},
+		{"embeddedfile-tcp", func(t *testing.T, c *splice.Copier) (int64, error, func() []byte) {
+			dst := testutil.OpenSink(t, testutil.TCP)
+			n, err := c.Copy(dst.W, embeddedFile{testutil.TempFile(t, data)})
+			return n, err, dst.Bytes
+		}},
+		{"file-embeddedtcp", func(t *testing.T, c *splice.Copier) (int64, error, func() []byte) {
+			dst := testutil.OpenSink(t, testutil.TCP)
+			n, err := c.Copy(embeddedTCP{dst.W.(*net.TCPConn)}, testutil.TempFile(t, data))
+			return n, err, dst.Bytes
+		}},
+		{"tcp-embeddedtcp", func(t *testing.T, c *splice.Copier) (int64, error, func() []byte) {
+			dst := testutil.OpenSink(t, testutil.TCP)
+			n, err := c.Copy(embeddedTCP{dst.W.(*net.TCPConn)}, testutil.NewSource(t, testutil.TCP, data))
+			return n, err, dst.Bytes
+		}},
+	}
+	for _, tc := range cases {
+		for _, disable := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/disable=%v", tc.name, disable), func(t *testing.T) {
+				t.Parallel()
+				n, err, got := tc.run(t, &splice.Copier{DisableSplice: disable})
+				if n != int64(len(data)) || err != nil {
+					t.Fatalf("Copy = %d, %v; want %d, nil", n, err, len(data))
+				}
+				testutil.Equal(t, data, got())
+			})
+		}
+	}
+}
+
+// A datagram socket handed over as *os.File is read as io.Copy reads it, never
+// spliced from: a splice keeps of a record only what fits in the pipe, and the
+// kernel drops the rest. By Copy and by Pipe.ReadFrom.
+func TestCopyFromRecordSocketFile(t *testing.T) {
+	t.Parallel()
+	const record, backlog = 20000, 60 << 10
+	for _, impl := range []string{"io.CopyN", "splice.CopyN", "Pipe.ReadFrom"} {
+		t.Run(impl, func(t *testing.T) {
+			t.Parallel()
+			fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC|syscall.SOCK_NONBLOCK, 0)
+			if err != nil {
+				t.Skipf("socketpair: %v", err)
+			}
+			src, peer := os.NewFile(uintptr(fds[0]), "dgram"), os.NewFile(uintptr(fds[1]), "peer")
+			defer src.Close()
+			defer peer.Close()
+			data := testutil.Data(2*record, 72)
+			peer.Write(data[:record])
+			peer.Write(data[record:])
+			src.SetReadDeadline(time.Now().Add(5 * time.Second)) // a copy that lost bytes waits for more
+			// The destination pipe is nearly full: a splice could take only
+			// a part of each record.
+			var w io.WriteCloser
+			var r io.Reader
+			var p *splice.Pipe
+			if impl == "Pipe.ReadFrom" {
+				p = newPipe(t)
+				w, r = p.Writer(), p
+			} else {
+				pr, pw := testutil.OSPipePair(t)
+				w, r = pw, pr
+			}
+			w.Write(make([]byte, backlog))
+			got := make(chan []byte, 1)
+			go func() {
+				time.Sleep(20 * time.Millisecond)
+				b, _ := io.ReadAll(r)
+				got <- b
+			}()
+			var n int64
+			switch impl {
+			case "io.CopyN":
+				n, err = io.CopyN(w, src, int64(len(data)))
+			case "splice.CopyN":
+				n, err = splice.CopyN(w, src, int64(len(data)))
+			default:
+				n, err = p.ReadFrom(&io.LimitedReader{R: src, N: int64(len(data))})
+			}
+			w.Close()
+			b := <-got
+			if n != int64(len(data)) || err != nil {
+				t.Fatalf("%s = %d, %v; want %d, nil", impl, n, err, len(data))
+			}
+			testutil.Equal(t, data, b[min(backlog, len(b)):])
+		})
+	}
+}
+
+// A net.Conn of another package may answer its addresses with a nil pointer:
+// shaping its errors must not dereference it.
+func TestCopyConnWithNilAddrs(t *testing.T) {
+	t.Parallel()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC|syscall.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Skipf("socketpair: %v", err)
+	}
+	a, b := os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "b")
+	defer a.Close()
+	b.Close() // writes to a fail with EPIPE
+	r, w := testutil.OSPipePair(t)
+	go func() { w.Write(testutil.Data(100000, 73)); w.Close() }()
+	_, err = splice.Copy(nilAddrConn{a}, r)
+	if !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("Copy = %v; want EPIPE or ECONNRESET", err)
+	}
+}
+
+// nilAddrConn is a net.Conn over an *os.File whose addresses are nil pointers.
+type nilAddrConn struct{ *os.File }
+
+func (nilAddrConn) LocalAddr() net.Addr  { return (*net.UnixAddr)(nil) }
+func (nilAddrConn) RemoteAddr() net.Addr { return (*net.UnixAddr)(nil) }

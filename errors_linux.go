@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"reflect"
 	"strings"
 	"sync/atomic"
 
@@ -54,9 +55,9 @@ func (e *endpoint) wrap(op string, err error) error {
 		switch {
 		case e.tcp != nil:
 			oe.Net = tcpNetwork(e.tcp)
-		case oe.Source != nil:
+		case !isNil(oe.Source):
 			oe.Net = oe.Source.Network()
-		case oe.Addr != nil:
+		case !isNil(oe.Addr):
 			oe.Net = oe.Addr.Network()
 		}
 		return oe
@@ -64,6 +65,16 @@ func (e *endpoint) wrap(op string, err error) error {
 		return &os.PathError{Op: op, Path: e.name, Err: err}
 	}
 	return err
+}
+
+// isNil reports whether a is nil, or a nil pointer in an interface, as a
+// net.Conn of another package may return for an address it lacks.
+func isNil(a net.Addr) bool {
+	if a == nil {
+		return true
+	}
+	v := reflect.ValueOf(a)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 // errFileClosing returns the unexported sentinel (internal/poll.ErrFileClosing)
@@ -200,12 +211,18 @@ const (
 // ReadFrom ("readfrom", inner) and WriteTo ("writeto", outer) would wrap it in
 // a *net.OpError.
 func ioCopyPath(dst io.Writer, src io.Reader, s, d *endpoint) (path stdPath, readfrom, writeto *net.TCPConn) {
-	stream := func(e *endpoint) bool { return (e.tcp != nil || e.uc != nil) && e.stream }
 	src, dst = pipeEnds(dst, src)
+	// The standard library looks under one *io.LimitedReader, no deeper.
 	inner, _ := unwrapLimited(src)
+	_, file := inner.(*os.File)
+	fromStream := false
+	switch inner.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		fromStream = s.stream
+	}
 	switch x := src.(type) {
 	case *os.File:
-		if stream(d) && s.isRegular() {
+		if (d.tcp != nil || d.uc != nil) && d.stream && s.isRegular() {
 			return stdSendfileFrom, nil, nil
 		}
 		// Else File.WriteTo hands the pair to dst's ReadFrom.
@@ -217,16 +234,14 @@ func ioCopyPath(dst io.Writer, src io.Reader, s, d *endpoint) (path stdPath, rea
 	}
 	switch y := dst.(type) {
 	case *os.File:
-		_, file := inner.(*os.File)
 		switch {
 		case d.append:
-		case file && s.isRegular() && d.isRegular(), stream(s):
+		case file && s.isRegular() && d.isRegular(), fromStream:
 			return stdReadFrom, nil, writeto
 		}
 	case *net.TCPConn:
 		readfrom = y
-		_, file := inner.(*os.File)
-		if stream(s) || file && s.isRegular() {
+		if fromStream || file && s.isRegular() {
 			return stdNet, readfrom, writeto
 		}
 	}
@@ -279,8 +294,13 @@ func ioCopyErr(dst io.Writer, src io.Reader, s, d *endpoint, f *fault, kernel in
 // pipeEnds stands a Pipe's ends in for the Pipe: its errors are shaped as
 // io.Copy shapes those of the *os.File ends.
 func pipeEnds(dst io.Writer, src io.Reader) (io.Reader, io.Writer) {
-	if p, ok := src.(*Pipe); ok {
-		src = p.r
+	switch x := src.(type) {
+	case *Pipe:
+		src = x.r
+	case *io.LimitedReader:
+		if p, ok := x.R.(*Pipe); ok {
+			src = &io.LimitedReader{R: p.r, N: x.N}
+		}
 	}
 	if p, ok := dst.(*Pipe); ok {
 		dst = p.w

@@ -50,7 +50,11 @@ func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
 		return 0, errSelf("readfrom")
 	}
 	var n int64
-	if e, ok := endpointOf(inner, false); ok && e.spliceable(false) {
+	e, ok := endpointOf(inner, false)
+	if ok && e.kind == kindUnknown && !e.likelyPipe() && e.recordSocket() {
+		ok = false // a splice would keep of a record only what fits in p
+	}
+	if ok && e.spliceable(false) {
 		limit := int64(-1)
 		if lr != nil {
 			limit = lr.N
@@ -75,7 +79,7 @@ func (p *Pipe) ReadFrom(src io.Reader) (int64, error) {
 		return n, err
 	}
 	m, err := fallback.ReadWrite(p.w, src)
-	return n + m, p.closing("write", p.w, asStdLoop(p, src, true, err))
+	return n + m, p.closing("write", p.w, asStdLoop(p, src, true, closedAsCopyFileRange(p, src, err)))
 }
 
 // WriteTo implements io.WriterTo: it moves the pipe's contents to dst until the
@@ -109,7 +113,7 @@ func (p *Pipe) WriteTo(dst io.Writer) (int64, error) {
 		}
 	}
 	m, err := p.writeOut(dst)
-	return n + m, p.closing("read", p.r, asStdLoop(dst, p, true, err))
+	return n + m, p.closing("read", p.r, asStdLoop(dst, p, true, closedAsCopyFileRange(dst, p, err)))
 }
 
 // writeOut copies p's bytes to dst through user space without taking from p a
