@@ -556,37 +556,37 @@ func TestCopyEmbeddedFDs(t *testing.T) {
 	data := testutil.Data(300000, 71)
 	cases := []struct {
 		name string
-		run  func(t *testing.T, c *splice.Copier) (n int64, err error, got func() []byte)
+		run  func(t *testing.T, c *splice.Copier) (n int64, got func() []byte, err error)
 	}{
-		{"tcp-embeddedpipe", func(t *testing.T, c *splice.Copier) (int64, error, func() []byte) {
+		{"tcp-embeddedpipe", func(t *testing.T, c *splice.Copier) (int64, func() []byte, error) {
 			r, w := testutil.OSPipePair(t)
 			got := make(chan []byte, 1)
 			go func() { b, _ := io.ReadAll(r); got <- b }()
 			n, err := c.Copy(embeddedFile{w}, testutil.NewSource(t, testutil.TCP, data))
 			w.Close()
-			return n, err, func() []byte { return <-got }
+			return n, func() []byte { return <-got }, err
 		}},
-		{"embeddedfile-tcp", func(t *testing.T, c *splice.Copier) (int64, error, func() []byte) {
+		{"embeddedfile-tcp", func(t *testing.T, c *splice.Copier) (int64, func() []byte, error) {
 			dst := testutil.OpenSink(t, testutil.TCP)
 			n, err := c.Copy(dst.W, embeddedFile{testutil.TempFile(t, data)})
-			return n, err, dst.Bytes
+			return n, dst.Bytes, err
 		}},
-		{"file-embeddedtcp", func(t *testing.T, c *splice.Copier) (int64, error, func() []byte) {
+		{"file-embeddedtcp", func(t *testing.T, c *splice.Copier) (int64, func() []byte, error) {
 			dst := testutil.OpenSink(t, testutil.TCP)
 			n, err := c.Copy(embeddedTCP{dst.W.(*net.TCPConn)}, testutil.TempFile(t, data))
-			return n, err, dst.Bytes
+			return n, dst.Bytes, err
 		}},
-		{"tcp-embeddedtcp", func(t *testing.T, c *splice.Copier) (int64, error, func() []byte) {
+		{"tcp-embeddedtcp", func(t *testing.T, c *splice.Copier) (int64, func() []byte, error) {
 			dst := testutil.OpenSink(t, testutil.TCP)
 			n, err := c.Copy(embeddedTCP{dst.W.(*net.TCPConn)}, testutil.NewSource(t, testutil.TCP, data))
-			return n, err, dst.Bytes
+			return n, dst.Bytes, err
 		}},
 	}
 	for _, tc := range cases {
 		for _, disable := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/disable=%v", tc.name, disable), func(t *testing.T) {
 				t.Parallel()
-				n, err, got := tc.run(t, &splice.Copier{DisableSplice: disable})
+				n, got, err := tc.run(t, &splice.Copier{DisableSplice: disable})
 				if n != int64(len(data)) || err != nil {
 					t.Fatalf("Copy = %d, %v; want %d, nil", n, err, len(data))
 				}
