@@ -100,22 +100,9 @@ func acctSinks() []acctSink {
 		t.Cleanup(func() { p.Close() })
 		return p.Reader(), p, func() { p.Reader().Close() }, func() { p.CloseWrite() }
 	}
-	type sock interface {
-		net.Conn
-		SetWriteBuffer(int) error
-		SetReadBuffer(int) error
-	}
-	sockEnds := func(t *testing.T, name string) (conn, peer sock) {
-		if name == "tcp" {
-			conn, peer = testutil.TCPPair(t)
-		} else {
-			conn, peer = testutil.UnixPair(t)
-		}
+	sockEnds := func(t *testing.T, name string) (conn, peer testutil.Socket) {
 		// Small buffers, so that a megabyte does not fit between.
-		conn.SetWriteBuffer(64 << 10)
-		peer.SetReadBuffer(64 << 10)
-		peer.SetReadDeadline(time.Now().Add(time.Minute))
-		return conn, peer
+		return testutil.SmallSocketPair(t, testutil.Kind(name), 64<<10)
 	}
 	var sinks []acctSink
 	for _, name := range []string{"ospipe", "blockpipe", "pipe"} {

@@ -737,20 +737,7 @@ func errStalledSink(k testutil.Kind, suffix string, at time.Time) errSink {
 		var far io.Reader
 		switch k {
 		case testutil.TCP, testutil.Unix:
-			var conn, peer interface {
-				io.ReadWriteCloser
-				SetWriteBuffer(int) error
-				SetReadBuffer(int) error
-				SetReadDeadline(time.Time) error
-			}
-			if k == testutil.TCP {
-				conn, peer = testutil.TCPPair(t)
-			} else {
-				conn, peer = testutil.UnixPair(t)
-			}
-			conn.SetWriteBuffer(64 << 10)
-			peer.SetReadBuffer(64 << 10)
-			peer.SetReadDeadline(time.Now().Add(time.Minute))
+			conn, peer := testutil.SmallSocketPair(t, k, 64<<10)
 			w, closeW, far = conn, func() { conn.Close() }, peer
 		case testutil.OSPipe:
 			r, pw := testutil.OSPipePair(t)

@@ -151,3 +151,28 @@ func createFile(t testing.TB, name string, mode int) *os.File {
 	t.Cleanup(func() { f.Close() })
 	return f
 }
+
+// Socket is one end of a connection from [TCPPair] or [UnixPair].
+type Socket interface {
+	net.Conn
+	CloseWrite() error
+	SetReadBuffer(bytes int) error
+	SetWriteBuffer(bytes int) error
+}
+
+// SmallSocketPair returns the two ends of a TCP (k is TCP) or Unix (k is Unix)
+// connection with buffers of about buf bytes, conn's for sending and peer's for
+// receiving, so that little fits between them; peer's reads give up after a
+// minute, so that a test that forgets to close conn fails instead of hanging.
+func SmallSocketPair(t testing.TB, k Kind, buf int) (conn, peer Socket) {
+	t.Helper()
+	if k == TCP {
+		conn, peer = TCPPair(t)
+	} else {
+		conn, peer = UnixPair(t)
+	}
+	conn.SetWriteBuffer(buf)
+	peer.SetReadBuffer(buf)
+	peer.SetReadDeadline(time.Now().Add(time.Minute))
+	return conn, peer
+}
