@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -225,20 +226,25 @@ func TestCopyPanicInCallbackPoolsNoBytes(t *testing.T) {
 		t.Run(exit, func(t *testing.T) {
 			splice.DrainPipePool()
 			a, b := testutil.TCPPair(t) // the destination; b never reads
-			a.SetWriteBuffer(1 << 16)
-			b.SetReadBuffer(1 << 16)
+			a.SetWriteBuffer(4096)
+			b.SetReadBuffer(4096)
 			src, peer := testutil.TCPPair(t)
+			src.SetReadBuffer(4 << 20)
 			data := testutil.Data(8<<20, 64)
 			go func() { peer.Write(data); peer.Close() }()
-			deadline := time.Now().Add(300 * time.Millisecond)
+			// Let a megabyte wait in src: the first round takes far more
+			// than a's buffers hold, so a's deadline fires mid-round with
+			// bytes in the engine's pipe, and Progress runs then.
+			time.Sleep(100 * time.Millisecond)
+			deadline := time.Now().Add(200 * time.Millisecond)
 			a.SetWriteDeadline(deadline)
+			var early atomic.Bool
 			c := &splice.Copier{Progress: func(int64) {
-				if time.Now().After(deadline) {
-					if exit == "panic" {
-						panic("progress")
-					}
-					runtime.Goexit()
+				early.Store(time.Now().Before(deadline))
+				if exit == "panic" {
+					panic("progress")
 				}
+				runtime.Goexit()
 			}}
 			done := make(chan any)
 			go func() {
@@ -247,6 +253,9 @@ func TestCopyPanicInCallbackPoolsNoBytes(t *testing.T) {
 			}()
 			if r := <-done; exit == "panic" && r != "progress" {
 				t.Fatalf("Copy ended with %v; want the callback's panic", r)
+			}
+			if early.Load() {
+				t.Fatal("Progress ran before a's deadline: the round did not fail mid-way, the test proves nothing")
 			}
 			if pipes, held := splice.PooledPipeBytes(); held != 0 {
 				t.Errorf("after the callback's %s, %d pooled pipes hold %d bytes", exit, pipes, held)

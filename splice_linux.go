@@ -166,12 +166,11 @@ func (c *Copier) throughPipe(s, d endpoint, src io.Reader, dst io.Writer, remain
 // they are written to dst (d's io.Writer) through user space, and r.refused
 // asks the caller to go on by read and write.
 //
-// Invariant: the engine pipe holds no byte whenever user code (Progress,
-// Unwritten, dst.Write) runs.
-// Invariant: held counts the bytes in the pipe; the pipe is pooled only when
-// held is 0 and no pump was inside the RawConn callbacks of s or d (which may be
-// user code) when viaPipe was left: a panic or runtime.Goexit anywhere leaves
-// nothing pooled that holds bytes.
+// Invariant: held counts the bytes in the pipe whenever user code (Progress,
+// Unwritten, dst.Write) runs; the pipe is pooled only when held is 0 and no pump
+// was inside the RawConn callbacks of s or d (which may be user code) when
+// viaPipe was left: a panic or runtime.Goexit anywhere leaves nothing pooled
+// that holds bytes.
 func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 	var written, taken, spliced int64 // spliced: into d, of written
 	handled := func(err error) moved {
