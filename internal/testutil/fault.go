@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -122,26 +121,11 @@ func InChild(t testing.TB) bool { return os.Getenv(childEnv) == t.Name() }
 // child skipped t, and logs the child's output otherwise.
 func RunChild(t testing.TB) {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		exe = os.Args[0]
-	}
 	parts := strings.Split(t.Name(), "/")
 	for i, p := range parts {
 		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
 	}
-	args := []string{"-test.run=" + strings.Join(parts, "/"), "-test.count=1", "-test.v"}
-	if testing.Short() {
-		args = append(args, "-test.short")
-	}
-	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
-		if deadline, ok := d.Deadline(); ok {
-			left := time.Until(deadline)
-			args = append(args, "-test.timeout="+max(left-left/10-5*time.Second, time.Second).String())
-		}
-	}
-	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), childEnv+"="+t.Name())
+	cmd, args := childCommand(t, strings.Join(parts, "/"), childEnv+"="+t.Name(), "-test.v")
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	elapsed := time.Since(start).Round(time.Millisecond)

@@ -174,29 +174,11 @@ func RunInSandbox(t testing.TB, sb Sandbox, run string, args ...string) {
 	if err := sandboxSupported(); err != nil {
 		t.Skipf("%v", err)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		exe = os.Args[0]
-	}
-	childArgs := []string{"-test.run=" + run, "-test.count=1"}
-	if testing.Short() {
-		childArgs = append(childArgs, "-test.short")
-	}
-	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
-		if deadline, ok := d.Deadline(); ok {
-			// Leave the parent time to report a child that times out
-			// (which panics with every goroutine's stack).
-			left := time.Until(deadline)
-			childArgs = append(childArgs, "-test.timeout="+max(left-left/10-5*time.Second, time.Second).String())
-		}
-	}
-	childArgs = append(childArgs, args...)
-	cmd := exec.Command(exe, childArgs...)
-	cmd.Env = append(os.Environ(), sandboxEnv+"="+sb.encode())
+	cmd, childArgs := childCommand(t, run, sandboxEnv+"="+sb.encode(), args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err = cmd.Run()
+	err := cmd.Run()
 	elapsed := time.Since(start).Round(time.Millisecond)
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) && exitErr.ExitCode() == exitSandboxUnavailable {
@@ -206,7 +188,7 @@ func RunInSandbox(t testing.TB, sb Sandbox, run string, args ...string) {
 	}
 	switch {
 	case err != nil:
-		t.Fatalf("testutil: %v: %s under the sandbox (%v) failed after %v: %v\n%s", exe, strings.Join(childArgs, " "), sb, elapsed, err, &out)
+		t.Fatalf("testutil: %v: %s under the sandbox (%v) failed after %v: %v\n%s", cmd.Path, strings.Join(childArgs, " "), sb, elapsed, err, &out)
 	case !strings.Contains(out.String(), sandboxedMarker+sb.String()+"\n"):
 		t.Fatalf("testutil: the child did not report its sandbox (%v): does TestMain call testutil.Main?\n%s", sb, &out)
 	case strings.Contains(out.String(), "testing: warning: no tests to run"):
