@@ -20,14 +20,15 @@ import (
 //
 // Where both sides are file descriptors, the bytes do not pass through user
 // space: splice(2) moves them when either side is a pipe, and through a pooled
-// pipe between sockets, files and devices; regular files go to sockets by
+// pipe between sockets, files and devices (and from a Unix socket into an
+// *os.File pipe, which measured faster); regular files go to sockets by
 // sendfile(2) and to other regular files by copy_file_range(2). The exceptions
 // are where read(2) and write(2) measured faster: chunks under 8 KiB out of a
 // pipe, copies known to be under 8 KiB that would take the pooled pipe, and all
 // but the first 64 KiB of a copy from a pipe to a *net.TCPConn. An
 // *io.LimitedReader around a file descriptor is honoured exactly, and its N
 // updated. Sockets that keep message boundaries (datagram, seqpacket) are
-// never spliced into. Everything else takes the read/write path, which keeps
+// never spliced into nor from. Everything else takes the read/write path, which keeps
 // io.Copy's order (src's WriterTo, then dst's ReaderFrom, then a loop over a
 // pooled buffer), except that the WriteTo and ReadFrom of *Pipe and of every
 // syscall.Conn (*os.File, *net.TCPConn, *net.UnixConn, types that embed one)
