@@ -28,8 +28,8 @@ import (
 // but the first 64 KiB of a copy from a pipe to a *net.TCPConn. An
 // *io.LimitedReader around a file descriptor is honoured exactly, and its N
 // updated. Sockets that keep message boundaries (datagram, seqpacket) are
-// never spliced into nor from. Everything else takes the read/write path, which keeps
-// io.Copy's order (src's WriterTo, then dst's ReaderFrom, then a loop over a
+// never spliced into nor from. Everything else takes the read/write path,
+// which keeps io.Copy's order (src's WriterTo, then dst's ReaderFrom, then a loop over a
 // pooled buffer), except that the WriteTo and ReadFrom of *Pipe and of every
 // syscall.Conn (*os.File, *net.TCPConn, *net.UnixConn, types that embed one)
 // are replaced by the package's own loop:
