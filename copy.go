@@ -29,14 +29,14 @@ import (
 // *io.LimitedReader around a file descriptor is honoured exactly, and its N
 // updated. Sockets that keep message boundaries (datagram, seqpacket) are
 // never spliced into nor from. Everything else takes the read/write path,
-// which keeps io.Copy's order (src's WriterTo, then dst's ReaderFrom, then a loop over a
-// pooled buffer), except that the WriteTo and ReadFrom of *Pipe and of every
-// syscall.Conn (*os.File, *net.TCPConn, *net.UnixConn, types that embed one)
-// are replaced by the package's own loop:
-// for the pairs that reach it they would only loop out of Unwritten's reach, or
-// re-enter the kernel paths that the kernel refused (a sandbox refusing splice
-// or sendfile fails io.Copy between two TCP sockets; it does not fail Copy).
-// Plan tells which path a pair takes.
+// which keeps io.Copy's order (src's WriterTo, then dst's ReaderFrom, then a
+// loop over a pooled buffer), except that the WriteTo and ReadFrom of *Pipe
+// and of every syscall.Conn (*os.File, *net.TCPConn, *net.UnixConn, types that
+// embed one) are replaced by the package's own loop: for the pairs that reach
+// it they would only loop out of Unwritten's reach, or re-enter the kernel
+// paths that the kernel refused (a sandbox refusing splice or sendfile fails
+// io.Copy between two TCP sockets; it does not fail Copy). Plan tells which
+// path a pair takes.
 //
 // Blocking operations park the goroutine in Go's poller, so deadlines set on
 // either side fire during Copy.
