@@ -21,8 +21,10 @@ import (
 // Where both sides are file descriptors, the bytes do not pass through user
 // space: splice(2) moves them when either side is a pipe, and through a pooled
 // pipe between sockets, files and devices (and from a Unix socket into an
-// *os.File pipe, which measured faster); regular files go to sockets by
-// sendfile(2) and to other regular files by copy_file_range(2). The exceptions
+// *os.File pipe, which measured faster); regular files go to stream sockets
+// by sendfile(2) up to 64 KiB and through the pooled pipe beyond (which
+// measured faster from 128 KiB), and to other regular files by
+// copy_file_range(2). The exceptions
 // are where read(2) and write(2) measured faster: chunks under 8 KiB out of a
 // pipe, copies known to be under 8 KiB that would take the pooled pipe, and all
 // but the first 64 KiB of a copy from a pipe to a *net.TCPConn. An
@@ -75,7 +77,10 @@ type Copier struct {
 	// Unwritten, if set, is called when dst fails, with the bytes that were
 	// taken from src but not accepted by dst, before Copy returns: on every
 	// path, so that written + len(unwritten) + what src still holds is all
-	// src had. Without it those bytes are discarded. The slice is valid only
+	// src had. Without it those bytes are discarded. (A regular *os.File
+	// source whose bytes were in the pooled pipe gets them back instead: its
+	// offset moves back over them, and it holds them still, as after io.Copy's
+	// sendfile.) The slice is valid only
 	// during the call. (Only a WriterTo or ReaderFrom of another package that
 	// does the copy keeps such bytes out of its reach.) Progress and Unwritten
 	// may panic or call runtime.Goexit: no pipe holding bytes is pooled.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -16,8 +17,8 @@ import (
 )
 
 // expectedMethod is the path Copy must take from a source of kind sk to a sink
-// of kind dk.
-func expectedMethod(sk, dk testutil.Kind) splice.Method {
+// of kind dk, for a copy of size bytes.
+func expectedMethod(sk, dk testutil.Kind, size int) splice.Method {
 	if !sk.HasFD() || !dk.HasFD() {
 		return splice.MethodReadWrite
 	}
@@ -25,6 +26,8 @@ func expectedMethod(sk, dk testutil.Kind) splice.Method {
 	switch {
 	case srcFile && dk == testutil.File:
 		return splice.MethodCopyFileRange
+	case srcFile && (dk == testutil.TCP || dk == testutil.Unix) && int64(size) > splice.SendfileMax():
+		return splice.MethodSplice // through the engine's pipe
 	case srcFile && (dk == testutil.TCP || dk == testutil.Unix):
 		return splice.MethodSendfile
 	}
@@ -37,11 +40,11 @@ func watchMethods(dst io.Writer) { splice.WatchMethods(dst) }
 // handled the copy of size bytes, so that a silent fallback cannot pass as
 // zero-copy. The kernel must have moved every byte, but from a pipe, where
 // chunks under 8 KiB go by read and write.
-func checkMethod(t *testing.T, dst io.Writer, src io.Reader, sk, dk testutil.Kind, size int) {
+func checkMethod(t *testing.T, dst io.Writer, src io.Reader, planned splice.Method, sk, dk testutil.Kind, size int) {
 	t.Helper()
-	want := expectedMethod(sk, dk)
-	if got := splice.Plan(dst, src); got != want {
-		t.Errorf("Plan = %v, want %v", got, want)
+	want := expectedMethod(sk, dk, size)
+	if planned != want {
+		t.Errorf("Plan = %v, want %v", planned, want)
 	}
 	var runs []splice.MethodRun
 	if want != splice.MethodReadWrite {
@@ -346,34 +349,131 @@ func TestCopyFromPipeSmallChunks(t *testing.T) {
 	})
 	// To TCP, a copy splices 64 KiB and reads and writes the rest, also out of
 	// a pipe that holds more (where one splice could take it all).
-	t.Run("tcp-stream", func(t *testing.T) {
-		t.Parallel()
-		const budget = splice.TCPSpliceBudget
-		p := newPipe(t)
-		if _, err := p.SetSize(4 * budget); err != nil {
-			t.Logf("cannot grow the pipe (%v): its %d bytes are filled", err, p.Size())
+	// To TCP, a copy splices 64 KiB and reads and writes the rest, also out of
+	// a pipe that holds more (where one splice could take it all); also to a
+	// TCP socket passed as an *os.File, and from an *os.File pipe.
+	for _, asFile := range []bool{false, true} {
+		name := "tcp-stream"
+		if asFile {
+			name = "tcp-stream-as-file"
 		}
-		data := testutil.Data(1<<20+7, 4)
-		full := p.Size()
-		p.Write(data[:full]) // fills the pipe: the first splice could take it all
-		go func() {
-			p.Write(data[full:])
-			p.CloseWrite()
-		}()
-		a, b := testutil.TCPPair(t)
-		splice.WatchMethods(a)
-		got := make(chan []byte, 1)
-		go func() {
-			all, _ := io.ReadAll(b)
-			got <- all
-		}()
-		if n, err := splice.Copy(a, p); n != int64(len(data)) || err != nil {
-			t.Fatalf("Copy = %d, %v; want %d, nil", n, err, len(data))
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			const budget = splice.TCPSpliceBudget
+			p := newPipe(t)
+			if _, err := p.SetSize(4 * budget); err != nil {
+				t.Logf("cannot grow the pipe (%v): its %d bytes are filled", err, p.Size())
+			}
+			data := testutil.Data(1<<20+7, 4)
+			full := p.Size()
+			p.Write(data[:full]) // fills the pipe: the first splice could take it all
+			go func() {
+				p.Write(data[full:])
+				p.CloseWrite()
+			}()
+			a, b := testutil.TCPPair(t)
+			var dst io.Writer = a
+			var src io.Reader = p
+			if asFile {
+				f, err := a.File()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				dst = f
+				r, w, err := os.Pipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Close()
+				go func() { p.WriteTo(w); w.Close() }()
+				src = r
+			}
+			splice.WatchMethods(dst)
+			got := make(chan []byte, 1)
+			go func() {
+				all, _ := io.ReadAll(b)
+				got <- all
+			}()
+			if n, err := splice.Copy(dst, src); n != int64(len(data)) || err != nil {
+				t.Fatalf("Copy = %d, %v; want %d, nil", n, err, len(data))
+			}
+			a.CloseWrite()
+			testutil.Equal(t, data, <-got)
+			if k := kernelBytes(t, dst); k != budget {
+				t.Errorf("the kernel moved %d of %d bytes; want 64 KiB, then read and write", k, len(data))
+			}
+		})
+	}
+}
+
+// TestCopyFileToSocketBySize: a copy from a regular file to a stream socket
+// goes by sendfile up to splice.SendfileMax bytes and through the engine's
+// pipe beyond (a copy of unknown size sends its first SendfileMax bytes by
+// sendfile, then splices); Plan says which, and the kernel moves every byte.
+func TestCopyFileToSocketBySize(t *testing.T) {
+	t.Parallel()
+	max := splice.SendfileMax()
+	for _, dk := range []string{"tcp", "unix"} {
+		for _, size := range []int64{1, max, max + 1, 4<<20 + 3} {
+			for _, how := range []string{"Copy", "CopyN", "LimitedReader"} {
+				t.Run(fmt.Sprintf("%s/%d/%s", dk, size, how), func(t *testing.T) {
+					t.Parallel()
+					data := testutil.Data(int(size)+100, uint64(size))
+					f := testutil.TempFile(t, data)
+					var a, b net.Conn
+					if dk == "tcp" {
+						a, b = testutil.TCPPair(t)
+					} else {
+						a, b = testutil.UnixPair(t)
+					}
+					var src io.Reader = f
+					offset := int64(100) // Copy sends what is past the offset
+					if how != "Copy" {
+						// CopyN(a, f, size) plans as Copy(a, LimitReader(f, size)).
+						offset = 0
+						src = &io.LimitedReader{R: f, N: size}
+					}
+					if _, err := f.Seek(offset, io.SeekStart); err != nil {
+						t.Fatal(err)
+					}
+					want := splice.MethodSendfile
+					if size > max {
+						want = splice.MethodSplice
+					}
+					if got := splice.Plan(a, src); got != want {
+						t.Errorf("Plan = %v, want %v", got, want)
+					}
+					splice.WatchMethods(a)
+					got := make(chan []byte, 1)
+					go func() {
+						all, _ := io.ReadAll(b)
+						got <- all
+					}()
+					var n int64
+					var err error
+					if how == "CopyN" {
+						n, err = splice.CopyN(a, f, size)
+					} else {
+						n, err = splice.Copy(a, src)
+					}
+					if n != size || err != nil {
+						t.Fatalf("%s = %d, %v; want %d, nil", how, n, err, size)
+					}
+					if lr, ok := src.(*io.LimitedReader); ok && how == "LimitedReader" && lr.N != 0 {
+						t.Errorf("LimitedReader.N = %d, want 0", lr.N)
+					}
+					if off, _ := f.Seek(0, io.SeekCurrent); off != offset+size {
+						t.Errorf("file offset %d, want %d", off, offset+size)
+					}
+					a.(interface{ CloseWrite() error }).CloseWrite()
+					testutil.Equal(t, data[offset:offset+size], <-got)
+					runs := splice.MethodsRun(a)
+					if len(runs) != 1 || runs[0].Method != want || !runs[0].Handled || runs[0].Kernel != size {
+						t.Errorf("kernel paths run: %+v; want one %v that moved all %d bytes", runs, want, size)
+					}
+				})
+			}
 		}
-		a.CloseWrite()
-		testutil.Equal(t, data, <-got)
-		if k := kernelBytes(t, a); k != budget {
-			t.Errorf("the kernel moved %d of %d bytes; want 64 KiB, then read and write", k, len(data))
-		}
-	})
+	}
 }

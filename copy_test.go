@@ -30,16 +30,21 @@ func digest(b []byte) string { return fmt.Sprintf("%d bytes, sha256 %x", len(b),
 type copyFunc func(dst io.Writer, src io.Reader) (int64, error)
 
 // observe runs copy from a fresh source of kind sk holding data to a fresh sink of
-// kind dk, and returns what it left.
-func observe(t *testing.T, fn copyFunc, sk, dk testutil.Kind, data []byte, check func(dst io.Writer, src io.Reader)) outcome {
+// kind dk, and returns what it left. check, if not nil, runs after the copy,
+// with what Plan said before it.
+func observe(t *testing.T, fn copyFunc, sk, dk testutil.Kind, data []byte, check func(dst io.Writer, src io.Reader, planned splice.Method)) outcome {
 	t.Helper()
 	src := testutil.OpenSource(t, sk, data)
 	dst := testutil.OpenSink(t, dk)
 	watchMethods(dst.W)
+	var planned splice.Method
+	if check != nil {
+		planned = splice.Plan(dst.W, src.R)
+	}
 	n, err := fn(dst.W, src.R)
 	o := outcome{N: n, Err: err, LimitN: -1, SrcOff: -1, DstOff: -1}
 	if check != nil {
-		check(dst.W, src.R)
+		check(dst.W, src.R, planned)
 	}
 	if lr, ok := src.R.(*io.LimitedReader); ok {
 		o.LimitN = lr.N
@@ -101,9 +106,9 @@ func TestCopyMatchesIOCopy(t *testing.T) {
 						t.Fatalf("io.Copy delivered %s; sent %s", want.Bytes, digest(data))
 					}
 					opts := []cmp.Option{cmpopts.EquateErrors()}
-					got := observe(t, splice.Copy, sk, dk, data, func(dst io.Writer, src io.Reader) {
+					got := observe(t, splice.Copy, sk, dk, data, func(dst io.Writer, src io.Reader, planned splice.Method) {
 						if !sandboxed {
-							checkMethod(t, dst, src, sk, dk, size)
+							checkMethod(t, dst, src, planned, sk, dk, size)
 						}
 					})
 					if sandboxed && (got.Err != nil || got.N != int64(size) || !dk.Discards() && got.Bytes != digest(data)) {
@@ -113,7 +118,7 @@ func TestCopyMatchesIOCopy(t *testing.T) {
 						t.Errorf("Copy differs from io.Copy (-io.Copy +Copy):\n%s", diff)
 					}
 					off := &splice.Copier{DisableSplice: true}
-					got = observe(t, off.Copy, sk, dk, data, func(dst io.Writer, _ io.Reader) {
+					got = observe(t, off.Copy, sk, dk, data, func(dst io.Writer, _ io.Reader, _ splice.Method) {
 						checkNoKernelPath(t, dst)
 					})
 					if diff := cmp.Diff(want, got, opts...); diff != "" {

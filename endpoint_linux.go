@@ -2,6 +2,7 @@ package splice
 
 import (
 	"errors"
+	"io"
 	"net"
 	"os"
 	"syscall"
@@ -37,6 +38,7 @@ type endpoint struct {
 	blocking tristate
 	append   bool // O_APPEND, learnt by Plan only: splice(2) refuses such a destination, and a copy learns that from the refusal
 	stream   bool // a SOCK_STREAM socket (other socket types keep message boundaries)
+	tcpSock  bool // a TCP socket: a *net.TCPConn, or an fd that getsockopt(2) says is one
 }
 
 // fdKind is what fstat(2) says an fd is, as far as the engine cares.
@@ -134,7 +136,7 @@ func endpointOf(v any, asDst bool) (e endpoint, ok bool) {
 			return e, false
 		}
 		// Go's TCP sockets are stream sockets, always non-blocking.
-		e.tcp, e.conn, e.kind, e.stream, e.blocking = x, x, kindSocket, true, no
+		e.tcp, e.conn, e.kind, e.stream, e.tcpSock, e.blocking = x, x, kindSocket, true, true, no
 		return e, true
 	case *net.UnixConn:
 		if x == nil {
@@ -199,28 +201,72 @@ func (e *endpoint) probeFD(fd uintptr) error {
 	}
 	if e.isSocket() {
 		typ, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
-		e.stream = err == nil && typ == unix.SOCK_STREAM
+		e.learnSocket(int(fd), typ, err)
 	}
 	return nil
+}
+
+// learnSocket records what getsockopt(SO_TYPE) answered for the socket fd, and,
+// for a stream socket, whether it is a TCP one.
+func (e *endpoint) learnSocket(fd, typ int, err error) {
+	e.kind, e.stream = kindSocket, err == nil && typ == unix.SOCK_STREAM
+	if e.stream {
+		proto, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PROTOCOL)
+		e.tcpSock = err == nil && proto == unix.IPPROTO_TCP
+	}
 }
 
 // recordSocket reports whether the fd, of unknown kind, is a socket that keeps
 // message boundaries (datagram, seqpacket), or cannot be asked; it learns the
 // kind only for sockets.
 func (e *endpoint) recordSocket() bool {
-	var typ int
 	var serr error
-	if err := e.control(func(fd uintptr) { typ, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE) }); err != nil {
+	err := e.control(func(fd uintptr) {
+		var typ int
+		typ, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
+		if serr == nil {
+			e.learnSocket(int(fd), typ, nil)
+		}
+	})
+	if err != nil || (serr != nil && serr != unix.ENOTSOCK) {
 		return true
 	}
-	switch {
-	case serr == unix.ENOTSOCK:
+	return serr == nil && !e.stream
+}
+
+// remaining returns how many bytes a regular file holds past its offset, or -1
+// if that cannot be told.
+func (e *endpoint) remaining() int64 {
+	if !e.isRegular() {
+		return -1
+	}
+	n := int64(-1)
+	e.control(func(fd uintptr) {
+		var st unix.Stat_t
+		if unix.Fstat(int(fd), &st) != nil {
+			return
+		}
+		if off, err := unix.Seek(int(fd), 0, io.SeekCurrent); err == nil {
+			n = max(st.Size-off, 0)
+		}
+	})
+	return n
+}
+
+// unread moves the offset of the endpoint's fd back by n bytes, to give back
+// bytes a copy took from it but could not deliver; it reports whether it did.
+// Only a regular file is asked (a device may seek without giving anything
+// back), and only an *os.File, whose offset is the one the caller reads from.
+func (e *endpoint) unread(n int64) bool {
+	if n <= 0 || e.file == nil || e.likelyPipe() || e.probe() != nil || !e.isRegular() {
 		return false
-	case serr != nil:
-		return true
 	}
-	e.kind, e.stream = kindSocket, typ == unix.SOCK_STREAM
-	return !e.stream
+	ok := false
+	e.control(func(fd uintptr) {
+		_, err := unix.Seek(int(fd), -n, io.SeekCurrent)
+		ok = err == nil
+	})
+	return ok
 }
 
 // learnAppend learns whether a regular file was opened with O_APPEND.

@@ -262,11 +262,12 @@ func ioCopyErr(dst io.Writer, src io.Reader, s, d *endpoint, f *fault, kernel in
 		return closedDst(dst, src)
 	}
 	path, readfrom, writeto := ioCopyPath(dst, src, s, d)
-	if f != nil && f.call == "sendfile" && f.poll != nil && f.dst && kernel == 0 {
+	sentFile := s.isRegular() && d.isSocket() && (path == stdSendfileFrom || path == stdNet)
+	if f != nil && sentFile && f.poll != nil && f.dst && kernel == 0 {
 		// poll.SendFile leaves the copy unhandled when it cannot lock or
 		// wait for the destination before any byte moved: io.Copy goes on
 		// to the loop, where dst's Write fails, inside dst's ReadFrom if
-		// it has one.
+		// it has one. (Copy may have spliced through its pipe instead.)
 		path = stdLoop
 		readfrom, _ = dst.(*net.TCPConn)
 	}

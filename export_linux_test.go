@@ -143,3 +143,22 @@ func InjectErrno(stage string, nth int, errno error) (restore func()) {
 	}
 	return func() { testHookCall = nil }
 }
+
+// SetSendfileMax sets how many bytes a file → socket copy sends by sendfile
+// before it splices through the engine's pipe, until restore.
+func SetSendfileMax(n int64) (restore func()) {
+	old := sendfileMax
+	sendfileMax = n
+	return func() { sendfileMax = old }
+}
+
+// SetPipeMin sets the size from which a copy between two non-pipes takes the
+// engine's pipe, until restore.
+func SetPipeMin(n int64) (restore func()) {
+	old := pipeMin
+	pipeMin = n
+	return func() { pipeMin = old }
+}
+
+// SendfileMax is the size up to which a file → socket copy goes by sendfile.
+func SendfileMax() int64 { return sendfileMax }

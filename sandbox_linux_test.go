@@ -26,4 +26,12 @@ func TestCopyMatrixUnderSeccomp(t *testing.T) {
 			testutil.RunInSandbox(t, sb, run)
 		})
 	}
+	// Splice refused, sendfile and copy_file_range allowed (podman's profile
+	// refuses vmsplice alone; others refuse the pipe calls): a big file →
+	// socket copy, which splices through the engine's pipe after its first
+	// bytes, must go on by sendfile.
+	t.Run("EPERM-pipe-calls", func(t *testing.T) {
+		sb := testutil.Sandbox{Errno: unix.EPERM, Syscalls: []string{"splice", "tee", "vmsplice"}}
+		testutil.RunInSandbox(t, sb, run)
+	})
 }

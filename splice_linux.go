@@ -76,7 +76,7 @@ const tcpSpliceBudget = 64 << 10
 // and splices the big ones: after a splice that moved less than smallChunk it
 // reads, and after a read that filled smallChunk it splices again. A copy
 // starts by splicing unless it is known to be smaller than smallChunk. To a
-// *net.TCPConn, it splices tcpSpliceBudget bytes at most and reads and writes
+// TCP socket (a *net.TCPConn, or an *os.File of one), it splices tcpSpliceBudget bytes at most and reads and writes
 // the rest. (Pipe's own ReadFrom and WriteTo always splice: the bytes dst refuses
 // stay in the pipe.)
 func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remain int64) (r moved) {
@@ -103,7 +103,7 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 			}
 			pm.remain = remain
 			capped := false
-			if left := tcpSpliceBudget - r.kernel; d.tcp != nil && (remain < 0 || remain > left) {
+			if left := tcpSpliceBudget - r.kernel; d.tcpSock && (remain < 0 || remain > left) {
 				pm.remain, capped = left, true
 			}
 			before := r.written
@@ -114,7 +114,7 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 			if remain > 0 {
 				remain -= got
 			}
-			if d.tcp != nil && r.kernel >= tcpSpliceBudget && remain != 0 {
+			if d.tcpSock && r.kernel >= tcpSpliceBudget && remain != 0 {
 				buf := rw.GetBuffer()
 				defer rw.PutBuffer(buf)
 				return c.readWriteRest(d, src, dst, buf[:], remain, r)
@@ -148,21 +148,25 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 // this took Unix→file from 6-11% slower than io.Copy to 9-16% faster, TCP→TCP
 // at 512 B from 19% slower to even, and left the other socket pairs even.
 func (c *Copier) throughPipe(s, d endpoint, src io.Reader, dst io.Writer, remain int64) (r moved) {
-	if remain < 0 || remain >= smallChunk {
-		return c.viaPipe(s, d, dst, remain)
+	if remain < 0 || remain >= pipeMin {
+		return c.viaPipe(s, d, dst, remain, 0)
 	}
 	buf := smallBufPool.Get().(*[smallChunk]byte)
 	defer smallBufPool.Put(buf)
 	return c.readWriteRest(d, src, dst, buf[:], remain, moved{})
 }
 
+// pipeMin is the size from which throughPipe takes the engine's pipe. FIXME
+var pipeMin int64 = smallChunk
+
 // viaPipe splices from s into the engine's own pipe and from the pipe to d, for
 // pairs of which neither side is a pipe. Each round takes what s has ready (at
 // most a pipe's worth) and then drains it all into d, so a proxy forwards bytes
 // as they come rather than waiting to fill the pipe.
 //
-// If d fails, the bytes still in the pipe are drained and handed to Unwritten;
-// taken counts them with written. If d refuses splice after bytes were taken,
+// If d fails, the bytes still in the pipe are given back to s if it is a file
+// that can seek (see unread), else drained and handed to Unwritten; taken counts
+// them with written. If d refuses splice after bytes were taken,
 // they are written to dst (d's io.Writer) through user space, and r.refused
 // asks the caller to go on by read and write.
 //
@@ -171,7 +175,7 @@ func (c *Copier) throughPipe(s, d endpoint, src io.Reader, dst io.Writer, remain
 // was inside the RawConn callbacks of s or d (which may be user code) when
 // viaPipe was left: a panic or runtime.Goexit anywhere leaves nothing pooled
 // that holds bytes.
-func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
+func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain, base int64) moved {
 	var written, taken, spliced int64 // spliced: into d, of written
 	handled := func(err error) moved {
 		return moved{written: written, taken: taken, kernel: spliced, handled: true, err: err}
@@ -194,9 +198,10 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 	in.src, out.dst = s, d
 	var held int64
 	running := false
+	discard := false // the pipe holds bytes given back to s
 	defer func() {
 		in.src, out.dst = endpoint{}, endpoint{}
-		c.putPipe(cp, held == 0 && !running)
+		c.putPipe(cp, held == 0 && !running && !discard)
 	}()
 	for remain != 0 {
 		in.remain = int64(cp.size)
@@ -241,7 +246,7 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 		spliced += out.written
 		if held == 0 && out.errno == nil && out.dstErr == nil {
 			if c.Progress != nil {
-				c.Progress(written)
+				c.Progress(base + written)
 			}
 			switch {
 			case inRefused:
@@ -251,16 +256,24 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 			}
 			continue
 		}
-		// d failed with bytes in the pipe: take them out before any user
-		// code runs. Without Unwritten they are dropped with the pipe.
+		// d failed with bytes in the pipe. From a file that can seek, they
+		// are given back: its offset moves back over them, as sendfile
+		// leaves it, and they go with the pipe, which is not pooled.
+		// Otherwise they are taken out before any user code runs; without
+		// Unwritten they are dropped with the pipe.
+		if !out.refused() && s.unread(held) {
+			taken -= held
+			held = 0
+			discard = true
+		}
 		var data []byte
 		var derr error
-		if out.refused() || c.Unwritten != nil {
+		if held > 0 && (out.refused() || c.Unwritten != nil) {
 			data, derr = cp.drain(held)
 			held -= int64(len(data))
 		}
 		if c.Progress != nil && out.written > 0 {
-			c.Progress(written)
+			c.Progress(base + written)
 		}
 		if derr != nil {
 			c.unwritten(data)
@@ -281,7 +294,7 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain int64) moved {
 		n, werr := rw.Write(dst, data)
 		written += int64(n)
 		if n > 0 && c.Progress != nil {
-			c.Progress(written)
+			c.Progress(base + written)
 		}
 		if werr != nil {
 			c.unwritten(data[n:])
