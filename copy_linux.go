@@ -300,13 +300,16 @@ var sendfileMax int64 = 64 << 10
 
 // sendfile copies from s, a regular file (or an *os.File likely to be one), to
 // d, a stream socket: by sendfile(2) if the copy is known to be at most
-// sendfileMax bytes, through the engine's pipe if it is known to be bigger; a
-// copy of unknown size sends its first sendfileMax bytes by sendfile and, if the
-// file goes on, the rest through the pipe, so that it learns it is big without
-// fstat(2). Where the pipe is refused at once (no pipe to be had; splice refused
+// sendfileMax bytes, through the engine's pipe if it is known to be bigger and s
+// is known to be a regular file; any other copy sends its first sendfileMax
+// bytes by sendfile and, if the file goes on, the rest through the pipe, so
+// that it learns it is big (and a file) without fstat(2). Where the pipe is refused at once (no pipe to be had; splice refused
 // where sendfile is not), sendfile carries on.
 func (c *Copier) sendfile(s, d endpoint, dst io.Writer, remain int64) (r moved) {
-	if remain <= sendfileMax {
+	if remain <= sendfileMax || !s.isRegular() {
+		// An *os.File not known to be a regular file is one if sendfile
+		// takes it: it refuses pipes and sockets, which the caller then
+		// splices as such.
 		first := remain
 		if remain < 0 {
 			first = sendfileMax

@@ -80,7 +80,9 @@ const tcpSpliceBudget = 64 << 10
 // the rest. (Pipe's own ReadFrom and WriteTo always splice: the bytes dst refuses
 // stay in the pipe.)
 func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remain int64) (r moved) {
-	if !s.likelyPipe() {
+	// Where d is known to be no pipe, s must be one for the splice to work
+	// (an *os.File pipe not named as os.Pipe names its ends, say).
+	if !s.likelyPipe() && (d.kind == kindUnknown || d.isPipe()) {
 		return c.direct(s, d, opSplice, remain)
 	}
 	var pm *pump
