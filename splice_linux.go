@@ -158,7 +158,12 @@ func (c *Copier) throughPipe(s, d endpoint, src io.Reader, dst io.Writer, remain
 	return c.readWriteRest(d, src, dst, buf[:], remain, moved{})
 }
 
-// pipeMin is the size from which throughPipe takes the engine's pipe. FIXME
+// pipeMin is the size from which throughPipe takes the engine's pipe; a
+// variable so that BenchmarkSmallSocketCopy can set it to 1 (impl=pipe). In that
+// benchmark at 4 KiB (Linux 6.18, 40 interleaved runs, median µs per copy
+// for io.Copy / read and write / the engine's pipe) a LimitedReader from TCP to
+// TCP took 12.8 / 12.2 / 12.7 and a CopyN 11.3 / 11.9 / 11.7: within the noise
+// of each other, where a copy's cost is the loopback round trip.
 var pipeMin int64 = smallChunk
 
 // viaPipe splices from s into the engine's own pipe and from the pipe to d, for
