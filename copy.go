@@ -13,8 +13,8 @@ import (
 // or an error, and returns the number of bytes dst accepted and the first error,
 // nil at EOF. Errors are the ones io.Copy would report for the same failure on
 // the same pair: the same chain of *os.PathError, *net.OpError and
-// *os.SyscallError (which may name the call Copy really made) around the same
-// errno, blaming the same side, so errors.Is and errors.As answer as they do
+// *os.SyscallError (naming io.Copy's call, not Copy's) around the same errno,
+// blaming the same side, so errors.Is and errors.As answer as they do
 // for io.Copy. A write to fd 1 or 2 that fails with EPIPE raises SIGPIPE, as
 // os.File.Write does.
 //

@@ -45,15 +45,14 @@ func (c *Copier) plan(dst io.Writer, src io.Reader) Method {
 	}
 	d.learnAppend()
 	m := choose(&s, &d)
-	if m == MethodSendfile {
-		// A copy known to be big (by its limit, as Copy knows it, else by
-		// what the file holds past its offset) splices through the
-		// engine's pipe, but perhaps for its first sendfileMax bytes.
-		var size int64
-		if _, lr := unwrapLimited(src); lr != nil {
+	if m == MethodSendfile && c.pipeSize() >= sendfilePipeMin {
+		// A copy of more than sendfileMax bytes (what the file holds past
+		// its offset, up to any limit) splices all but its first
+		// sendfileMax bytes through the engine's pipe: Plan names the path
+		// of its bulk.
+		size := s.remaining()
+		if _, lr := unwrapLimited(src); lr != nil && lr.N < size {
 			size = lr.N
-		} else {
-			size = s.remaining()
 		}
 		if size > sendfileMax {
 			m = MethodSplice
@@ -287,42 +286,41 @@ func (c *Copier) directAfter(s, d endpoint, op pumpOp, remain int64, r moved) mo
 }
 
 // sendfileMax is the size up to which a copy from a regular file to a stream
-// socket goes by sendfile(2); a bigger one splices through the engine's pipe.
-// sendfile goes through the kernel's own pipe of 16 pages, and so hands the
-// socket 64 KiB at a time; the engine's 1 MiB pipe hands it up to a megabyte,
-// for a second system call per chunk. In BenchmarkFileToSocket (Linux 6.18, 2
-// vCPUs, medians of 6 interleaved runs, GiB/s sendfile vs pipe) sendfile led at
-// 64 KiB (TCP 3.3 vs 2.9, Unix 6.0 vs 4.9), the two met at 128 KiB (TCP 4.2 vs
-// 5.2, Unix 8.1 vs 8.5), and the pipe led from 256 KiB to 1 GiB: Unix by 16-110%
-// (9.3 vs 7.2 at 256 KiB, 12.0 vs 9.5 at 1 GiB), TCP by 0-37% (1.5 vs 1.2 at
-// 256 MiB), where loopback TCP bounds both.
-var sendfileMax int64 = 64 << 10
+// socket goes by sendfile(2); the rest of a bigger one splices through the
+// engine's pipe. sendfile goes through the kernel's own pipe of 16 pages, and so
+// hands the socket 64 KiB at a time; the engine's 1 MiB pipe hands it up to a
+// megabyte, for a second system call per chunk. In BenchmarkFileToSocket (Linux
+// 6.18, 2 vCPUs, medians of 6 interleaved runs, GiB/s sendfile vs pipe) sendfile
+// led at 64 KiB (TCP 3.3 vs 2.9, Unix 6.0 vs 4.9), the two met at 128 KiB (TCP
+// 4.2 vs 5.2, Unix 8.1 vs 8.5), and the pipe led from 192 KiB to 1 GiB: Unix by
+// 16-110% (9.3 vs 7.2 at 256 KiB, 12.0 vs 9.5 at 1 GiB), TCP by 0-37% (1.5 vs 1.2
+// at 256 MiB), where loopback TCP bounds both.
+var sendfileMax int64 = 128 << 10
+
+// sendfilePipeMin is the smallest engine pipe worth switching to: four times
+// sendfile's own. With a 4 KiB pipe a 64 MiB copy took 2.6 times as long as
+// sendfile alone.
+const sendfilePipeMin = 256 << 10
 
 // sendfile copies from s, a regular file (or an *os.File likely to be one), to
-// d, a stream socket: by sendfile(2) if the copy is known to be at most
-// sendfileMax bytes, through the engine's pipe if it is known to be bigger and s
-// is known to be a regular file; any other copy sends its first sendfileMax
-// bytes by sendfile and, if the file goes on, the rest through the pipe, so
-// that it learns it is big (and a file) without fstat(2). Where the pipe is refused at once (no pipe to be had; splice refused
-// where sendfile is not), sendfile carries on.
-func (c *Copier) sendfile(s, d endpoint, dst io.Writer, remain int64) (r moved) {
-	if remain <= sendfileMax || !s.isRegular() {
-		// An *os.File not known to be a regular file is one if sendfile
-		// takes it: it refuses pipes and sockets, which the caller then
-		// splices as such.
-		first := remain
-		if remain < 0 {
-			first = sendfileMax
-		}
-		r = c.direct(s, d, opSendfile, first)
-		if !r.handled || r.refused || r.err != nil || r.written < first || first == remain {
-			return r // done, failed, refused, or at EOF
-		}
-		if remain > 0 {
-			remain -= r.written
-		}
+// d, a stream socket: its first sendfileMax bytes by sendfile(2), and, if the
+// copy goes on, the rest by splice(2) through the engine's pipe (by sendfile
+// still where no pipe of sendfilePipeMin can be had, or splice is refused). The
+// switch needs no fstat(2): a file that sendfile took is one splice takes too,
+// and a sendfile that moved all it was asked says the file may go on.
+func (c *Copier) sendfile(s, d endpoint, dst io.Writer, remain int64) moved {
+	first := remain
+	if remain < 0 || remain > sendfileMax {
+		first = sendfileMax
 	}
-	more := c.viaPipe(s, d, dst, remain, r.written)
+	r := c.direct(s, d, opSendfile, first)
+	if !r.handled || r.refused || r.err != nil || r.written < first || first == remain {
+		return r // done, failed, refused, or at EOF
+	}
+	if remain > 0 {
+		remain -= r.written
+	}
+	more := c.viaPipe(s, d, dst, remain, r.written, sendfilePipeMin)
 	if !more.handled {
 		return c.directAfter(s, d, opSendfile, remain, r)
 	}
@@ -331,6 +329,14 @@ func (c *Copier) sendfile(s, d endpoint, dst io.Writer, remain int64) (r moved) 
 	more.taken += r.taken
 	more.kernel += r.kernel
 	return more
+}
+
+// pipeSize is the size of the engine pipes c asks for.
+func (c *Copier) pipeSize() int {
+	if c.PipeSize > 0 {
+		return clampPipeSize(c.PipeSize)
+	}
+	return defaultPipeSize()
 }
 
 // pumpOnce runs pm once and adds its outcome to r. It reports whether the

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -489,5 +490,89 @@ func TestCopyFileToSocketBySize(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestCopyFileToSocketPlanTruth: Plan names the path a file → socket copy
+// takes, by what the file holds past its offset and any limit; a Copier whose
+// pipe is small keeps to sendfile.
+func TestCopyFileToSocketPlanTruth(t *testing.T) {
+	t.Parallel()
+	max := int(splice.SendfileMax())
+	for _, c := range []struct {
+		name      string
+		size, off int
+		n         int64 // the LimitedReader's N, or 0 for none
+		copier    *splice.Copier
+		want      splice.Method
+	}{
+		{"limit past a small file", 10, 0, 1 << 20, nil, splice.MethodSendfile},
+		{"limit past what is left", 3 * max, 3*max - 1000, 1 << 20, nil, splice.MethodSendfile},
+		{"file of exactly SendfileMax", max, 0, 1 << 20, nil, splice.MethodSendfile},
+		{"big file at an offset", 4 * max, max, 0, nil, splice.MethodSplice},
+		{"big file, small limit", 4 * max, 0, int64(max), nil, splice.MethodSendfile},
+		{"big file, small pipe", 4 * max, 0, 0, &splice.Copier{PipeSize: 4096}, splice.MethodSendfile},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			data := testutil.Data(c.size, 5)
+			f := testutil.TempFile(t, data)
+			if _, err := f.Seek(int64(c.off), io.SeekStart); err != nil {
+				t.Fatal(err)
+			}
+			a, b := testutil.UnixPair(t)
+			got := make(chan []byte, 1)
+			go func() {
+				all, _ := io.ReadAll(b)
+				got <- all
+			}()
+			var src io.Reader = f
+			want := data[c.off:]
+			if c.n > 0 {
+				src = &io.LimitedReader{R: f, N: c.n}
+				want = want[:min(len(want), int(c.n))]
+			}
+			plan := splice.Plan(a, src) // of the default Copier
+			splice.WatchMethods(a)
+			n, err := c.copier.Copy(a, src)
+			if n != int64(len(want)) || err != nil {
+				t.Fatalf("Copy = %d, %v; want %d, nil", n, err, len(want))
+			}
+			a.CloseWrite()
+			testutil.Equal(t, want, <-got)
+			if c.copier == nil && plan != c.want {
+				t.Errorf("Plan = %v, want %v", plan, c.want)
+			}
+			if runs := splice.MethodsRun(a); len(runs) != 1 || runs[0].Method != c.want || runs[0].Kernel != n {
+				t.Errorf("ran %+v; want %v for all %d bytes", runs, c.want, n)
+			}
+		})
+	}
+}
+
+// fileConn is a regular file known only as a syscall.Conn and an io.Reader.
+type fileConn struct{ f *os.File }
+
+func (c fileConn) Read(p []byte) (int, error)            { return c.f.Read(p) }
+func (c fileConn) SyscallConn() (syscall.RawConn, error) { return c.f.SyscallConn() }
+
+// TestCopyFileConnToResetPeer: the bytes of a regular file known only as a
+// syscall.Conn that a failing socket did not take are given back to the file,
+// as with an *os.File: its offset is the count written.
+func TestCopyFileConnToResetPeer(t *testing.T) {
+	t.Parallel()
+	f := testutil.TempFile(t, testutil.Data(8<<20, 6))
+	a, b := testutil.TCPPair(t)
+	go func() {
+		io.ReadFull(b, make([]byte, 200<<10))
+		b.SetLinger(0)
+		b.Close() // RST
+	}()
+	n, err := splice.Copy(a, fileConn{f})
+	if err == nil {
+		t.Skip("the socket buffers absorbed everything before the reset")
+	}
+	if off, _ := f.Seek(0, io.SeekCurrent); off != n {
+		t.Errorf("Copy = %d, %v; the file's offset is %d: %d bytes lost", n, err, off, off-n)
 	}
 }

@@ -235,13 +235,13 @@ func (e *endpoint) recordSocket() bool {
 }
 
 // remaining returns how many bytes a regular file holds past its offset, or -1
-// if that cannot be told.
+// if it is no regular file or that cannot be told.
 func (e *endpoint) remaining() int64 {
-	if !e.isRegular() {
+	if e.probe() != nil || !e.isRegular() {
 		return -1
 	}
 	n := int64(-1)
-	e.control(func(fd uintptr) {
+	e.anyControl(func(fd uintptr) {
 		var st unix.Stat_t
 		if unix.Fstat(int(fd), &st) != nil {
 			return
@@ -256,13 +256,13 @@ func (e *endpoint) remaining() int64 {
 // unread moves the offset of the endpoint's fd back by n bytes, to give back
 // bytes a copy took from it but could not deliver; it reports whether it did.
 // Only a regular file is asked (a device may seek without giving anything
-// back), and only an *os.File, whose offset is the one the caller reads from.
+// back), through its owner's RawConn: its offset is the one the owner reads.
 func (e *endpoint) unread(n int64) bool {
-	if n <= 0 || e.file == nil || e.likelyPipe() || e.probe() != nil || !e.isRegular() {
+	if n <= 0 || e.engine || e.likelyPipe() || e.probe() != nil || !e.isRegular() {
 		return false
 	}
 	ok := false
-	e.control(func(fd uintptr) {
+	e.anyControl(func(fd uintptr) {
 		_, err := unix.Seek(int(fd), -n, io.SeekCurrent)
 		ok = err == nil
 	})
@@ -354,6 +354,15 @@ func (e *endpoint) control(fn func(uintptr)) error {
 		return rc.Control(fn)
 	}
 	return errors.ErrUnsupported
+}
+
+// anyControl is control for an endpoint of any owner, for the paths that may
+// allocate (a syscall.Conn's RawConn is an interface).
+func (e *endpoint) anyControl(fn func(uintptr)) error {
+	if e.sc != nil {
+		return e.controlConn(fn)
+	}
+	return e.control(fn)
 }
 
 // controlConn is control for an endpoint known only as a syscall.Conn.

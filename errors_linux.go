@@ -271,6 +271,21 @@ func ioCopyErr(dst io.Writer, src io.Reader, s, d *endpoint, f *fault, kernel in
 		path = stdLoop
 		readfrom, _ = dst.(*net.TCPConn)
 	}
+	if f != nil && f.poll == nil && path != stdLoop {
+		// Name the call io.Copy would have failed in, which may not be
+		// Copy's: Copy splices through its pipe what io.Copy sends with
+		// sendfile, and splices where io.Copy's copy_file_range refused.
+		g := *f
+		switch {
+		case s.isRegular() && d.isSocket():
+			g.call = "sendfile"
+		case s.isRegular() && d.isRegular() && path == stdReadFrom:
+			g.call = "copy_file_range"
+		default:
+			g.call = "splice"
+		}
+		f = &g
+	}
 	if f != nil {
 		switch path {
 		case stdSendfileFrom:
@@ -370,8 +385,13 @@ func (f *fault) asLoop(s, d *endpoint) error {
 	if f.dst {
 		e, op = d, "write"
 	}
-	if f.poll == nil && e.conn == nil && e.name != "" {
+	switch {
+	case f.poll == nil && e.conn == nil && e.name != "":
 		return e.wrap(op, f.errno)
+	case f.poll == nil && e.conn != nil:
+		// A connection's Read and Write name themselves in the
+		// *os.SyscallError, whatever call Copy made.
+		return e.syscallErr(op, op, f.errno)
 	}
 	return f.bySide(s, d)
 }

@@ -151,7 +151,7 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 // at 512 B from 19% slower to even, and left the other socket pairs even.
 func (c *Copier) throughPipe(s, d endpoint, src io.Reader, dst io.Writer, remain int64) (r moved) {
 	if remain < 0 || remain >= pipeMin {
-		return c.viaPipe(s, d, dst, remain, 0)
+		return c.viaPipe(s, d, dst, remain, 0, 0)
 	}
 	buf := smallBufPool.Get().(*[smallChunk]byte)
 	defer smallBufPool.Put(buf)
@@ -167,7 +167,9 @@ func (c *Copier) throughPipe(s, d endpoint, src io.Reader, dst io.Writer, remain
 var pipeMin int64 = smallChunk
 
 // viaPipe splices from s into the engine's own pipe and from the pipe to d, for
-// pairs of which neither side is a pipe. Each round takes what s has ready (at
+// pairs of which neither side is a pipe. Progress totals count base bytes
+// before the first; with no pipe of at least minSize bytes to be had, it moves
+// nothing and returns r.handled == false. Each round takes what s has ready (at
 // most a pipe's worth) and then drains it all into d, so a proxy forwards bytes
 // as they come rather than waiting to fill the pipe.
 //
@@ -182,7 +184,7 @@ var pipeMin int64 = smallChunk
 // was inside the RawConn callbacks of s or d (which may be user code) when
 // viaPipe was left: a panic or runtime.Goexit anywhere leaves nothing pooled
 // that holds bytes.
-func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain, base int64) moved {
+func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain, base int64, minSize int) moved {
 	var written, taken, spliced int64 // spliced: into d, of written
 	handled := func(err error) moved {
 		return moved{written: written, taken: taken, kernel: spliced, handled: true, err: err}
@@ -200,6 +202,10 @@ func (c *Copier) viaPipe(s, d endpoint, dst io.Writer, remain, base int64) moved
 	cp := c.getPipe()
 	if cp == nil {
 		return moved{} // no pipe to be had (EMFILE, say): read and write
+	}
+	if cp.size < minSize {
+		c.putPipe(cp, true) // empty: a pooled pipe is the size it got
+		return moved{}
 	}
 	in, out := cp.in, cp.out
 	in.src, out.dst = s, d
