@@ -22,8 +22,8 @@ import (
 // space: splice(2) moves them when either side is a pipe, and through a pooled
 // pipe between sockets, files and devices (and from a Unix socket into an
 // *os.File pipe, which measured faster); regular files go to stream sockets
-// by sendfile(2) up to 64 KiB and through the pooled pipe beyond (which
-// measured faster from 128 KiB), and to other regular files by
+// by sendfile(2) for their first 128 KiB and through the pooled pipe beyond
+// (which measured faster from there), and to other regular files by
 // copy_file_range(2). The exceptions
 // are where read(2) and write(2) measured faster: chunks under 8 KiB out of a
 // pipe, copies known to be under 8 KiB that would take the pooled pipe, and all
@@ -59,7 +59,9 @@ type Copier struct {
 	// between two fds of which neither is a pipe. 0 means the default policy: a
 	// pooled pipe of 1 MiB, or MaxPipeSize if that is smaller. Any other value is
 	// clamped to MaxPipeSize and rounded as the kernel rounds it, and the pipe
-	// is made for the call. Sizes the kernel refuses never fail a copy.
+	// is made for the call. Sizes the kernel refuses never fail a copy. With
+	// a pipe under 256 KiB (asked for, or all the kernel grants), a regular
+	// file goes to a socket by sendfile throughout.
 	PipeSize int
 
 	// DisableSplice forces the read/write path, as on systems without splice:
@@ -77,13 +79,13 @@ type Copier struct {
 	// Unwritten, if set, is called when dst fails, with the bytes that were
 	// taken from src but not accepted by dst, before Copy returns: on every
 	// path, so that written + len(unwritten) + what src still holds is all
-	// src had. Without it those bytes are discarded. (A regular *os.File
-	// source whose bytes were in the pooled pipe gets them back instead: its
-	// offset moves back over them, and it holds them still, as after io.Copy's
-	// sendfile.) The slice is valid only
-	// during the call. (Only a WriterTo or ReaderFrom of another package that
-	// does the copy keeps such bytes out of its reach.) Progress and Unwritten
-	// may panic or call runtime.Goexit: no pipe holding bytes is pooled.
+	// src had. Without it those bytes are discarded. (A regular file source
+	// whose bytes were in the pooled pipe gets them back instead: its offset
+	// moves back over them, so it holds them still, as after io.Copy's
+	// sendfile.) The slice is valid only during the call. (Only a WriterTo or
+	// ReaderFrom of another package that does the copy keeps such bytes out
+	// of its reach.) Progress and Unwritten may panic or call runtime.Goexit:
+	// no pipe holding bytes is pooled.
 	Unwritten func(data []byte)
 }
 

@@ -320,7 +320,10 @@ func (c *Copier) sendfile(s, d endpoint, dst io.Writer, remain int64) moved {
 	if remain > 0 {
 		remain -= r.written
 	}
-	more := c.viaPipe(s, d, dst, remain, r.written, sendfilePipeMin)
+	var more moved
+	if c.pipeSize() >= sendfilePipeMin {
+		more = c.viaPipe(s, d, dst, remain, r.written, sendfilePipeMin)
+	}
 	if !more.handled {
 		return c.directAfter(s, d, opSendfile, remain, r)
 	}

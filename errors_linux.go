@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -215,6 +216,7 @@ func ioCopyPath(dst io.Writer, src io.Reader, s, d *endpoint) (path stdPath, rea
 	// The standard library looks under one *io.LimitedReader, no deeper.
 	inner, _ := unwrapLimited(src)
 	_, file := inner.(*os.File)
+	_, fdConn := inner.(syscall.Conn) // net's sendfile takes any
 	fromStream := false
 	switch inner.(type) {
 	case *net.TCPConn, *net.UnixConn:
@@ -241,7 +243,7 @@ func ioCopyPath(dst io.Writer, src io.Reader, s, d *endpoint) (path stdPath, rea
 		}
 	case *net.TCPConn:
 		readfrom = y
-		if fromStream || file && s.isRegular() {
+		if fromStream || fdConn && s.isRegular() {
 			return stdNet, readfrom, writeto
 		}
 	}
