@@ -36,3 +36,19 @@ for p in pairs:
     print(f"| {p} | " + " | ".join(cells) + " |")
 low.sort()
 print("\nlowest io.Copy/splice.Copy:", ", ".join(f"{p} {s} {r:.2f} (n={n})" for r, p, s, n in low[:8]), file=sys.stderr)
+
+# Throughput at the big sizes: median MB/s (10^6 bytes/s, as testing.B reports
+# it) of each implementation, and Copy's share of the raw ceiling's.
+sizebytes = {"1MiB": 1 << 20, "64MiB": 64 << 20}
+for s, nbytes in sizebytes.items():
+    print(f"\n{s}: MB/s, medians")
+    print("| pair | io.Copy | splice.Copy | raw | Copy/io.Copy | Copy/raw |")
+    print("|---|---|---|---|---|---|")
+    for p in pairs:
+        med = {k: statistics.median(d[(p, s, k)]) for k in ("io.Copy", "splice.Copy", "raw") if d.get((p, s, k))}
+        if "splice.Copy" not in med or "io.Copy" not in med:
+            continue
+        mbs = {k: nbytes / v * 1e3 for k, v in med.items()}  # ns/op -> MB/s
+        raw = f"{mbs['raw']:.0f}" if "raw" in mbs else ""
+        share = f"{mbs['splice.Copy'] / mbs['raw']:.2f}" if "raw" in mbs else ""
+        print(f"| {p} | {mbs['io.Copy']:.0f} | {mbs['splice.Copy']:.0f} | {raw} | {mbs['splice.Copy'] / mbs['io.Copy']:.2f}× | {share} |")
