@@ -131,9 +131,8 @@ func drainToNull(b *testing.B, peer syscall.Conn, size int64) <-chan error {
 		var n int
 		var serr error
 		splice := func(fd uintptr) bool { // made once: the benchmark counts allocations
-			var m int64
-			m, serr = unix.Splice(int(fd), nil, p[1], nil, 1<<20, unix.SPLICE_F_NONBLOCK)
-			n = int(m)
+			m, err := unix.Splice(int(fd), nil, p[1], nil, 1<<20, unix.SPLICE_F_NONBLOCK)
+			n, serr = int(m), err // m is an int64 on some architectures, an int on others
 			return serr != unix.EAGAIN
 		}
 		for {
