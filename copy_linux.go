@@ -292,9 +292,11 @@ func (c *Copier) directAfter(s, d endpoint, op pumpOp, remain int64, r moved) mo
 // megabyte, for a second system call per chunk. In BenchmarkFileToSocket (Linux
 // 6.18, 2 vCPUs, medians of 6 interleaved runs, GiB/s sendfile vs pipe) sendfile
 // led at 64 KiB (TCP 3.3 vs 2.9, Unix 6.0 vs 4.9), the two met at 128 KiB (TCP
-// 4.2 vs 5.2, Unix 8.1 vs 8.5), and the pipe led from 192 KiB to 1 GiB: Unix by
-// 16-110% (9.3 vs 7.2 at 256 KiB, 12.0 vs 9.5 at 1 GiB), TCP by 0-37% (1.5 vs 1.2
-// at 256 MiB), where loopback TCP bounds both.
+// 4.2 vs 5.2, Unix 8.1 vs 8.5), and the pipe led from 192 KiB (TCP 7.0 vs 1.0,
+// bimodal; Unix 8.9 vs 7.1) to 1 GiB: Unix by 16-110% (9.3 vs 7.2 at 256 KiB,
+// 12.0 vs 9.5 at 1 GiB), TCP by 0-37% (1.5 vs 1.2 at 256 MiB), where loopback TCP
+// bounds both. (In BenchmarkCopy's harness, whose drainers block on their own
+// threads, this switch and sendfile alone were within the noise: see README.)
 var sendfileMax int64 = 128 << 10
 
 // sendfilePipeMin is the smallest engine pipe worth switching to: four times
