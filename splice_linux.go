@@ -76,9 +76,9 @@ const tcpSpliceBudget = 64 << 10
 // and splices the big ones: after a splice that moved less than smallChunk it
 // reads, and after a read that filled smallChunk it splices again. A copy
 // starts by splicing unless it is known to be smaller than smallChunk. To a
-// TCP socket (a *net.TCPConn, or an *os.File of one), it splices tcpSpliceBudget bytes at most and reads and writes
-// the rest. (Pipe's own ReadFrom and WriteTo always splice: the bytes dst refuses
-// stay in the pipe.)
+// TCP socket (a *net.TCPConn, or an *os.File of one), it splices
+// tcpSpliceBudget bytes at most and reads and writes the rest. (Pipe's own
+// ReadFrom and WriteTo always splice: the bytes dst refuses stay in the pipe.)
 func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remain int64) (r moved) {
 	// Where d is known to be no pipe, s must be one for the splice to work
 	// (an *os.File pipe not named as os.Pipe names its ends, say).
@@ -173,11 +173,11 @@ var pipeMin int64 = smallChunk
 // most a pipe's worth) and then drains it all into d, so a proxy forwards bytes
 // as they come rather than waiting to fill the pipe.
 //
-// If d fails, the bytes still in the pipe are given back to s if it is a file
-// that can seek (see unread), else drained and handed to Unwritten; taken counts
-// them with written. If d refuses splice after bytes were taken,
-// they are written to dst (d's io.Writer) through user space, and r.refused
-// asks the caller to go on by read and write.
+// If d fails, the bytes still in the pipe are given back to s if it is a
+// regular file (see unread), else drained and handed to Unwritten; taken counts
+// them with written. If d refuses splice after bytes were taken, they are
+// written to dst (d's io.Writer) through user space, and r.refused asks the
+// caller to go on by read and write.
 //
 // Invariant: held counts the bytes in the pipe whenever user code (Progress,
 // Unwritten, dst.Write) runs; the pipe is pooled only when held is 0 and no pump
