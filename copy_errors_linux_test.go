@@ -395,7 +395,16 @@ func errObserve(t *testing.T, c errCase, name string, fn copyFunc) errRun {
 
 func errGroups() []errGroup {
 	srcs := errKindSources(testutil.SourceKinds()...)
-	sinks := errKindSinks(testutil.SinkKinds()...)
+	sinks := append(errKindSinks(testutil.SinkKinds()...), errSink{"file-append", func(t *testing.T) (io.Writer, func() []byte) {
+		// O_APPEND: os.File.ReadFrom declines it, and io.Copy loops.
+		path := filepath.Join(t.TempDir(), "sink")
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f, func() []byte { return errReadFile(t, path) }
+	}})
 	pollable := []testutil.Kind{testutil.OSPipe, testutil.Pipe, testutil.TCP, testutil.Unix,
 		testutil.LimitedOSPipe, testutil.LimitedTCP, testutil.LimitedUnix}
 	closable := []testutil.Kind{testutil.File, testutil.OSPipe, testutil.Pipe, testutil.TCP, testutil.Unix,

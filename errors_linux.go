@@ -260,6 +260,7 @@ func ioCopyErr(dst io.Writer, src io.Reader, s, d *endpoint, f *fault, kernel in
 	}
 	s.probe()
 	d.probe()
+	d.learnAppend() // os.File.ReadFrom declines an O_APPEND file: io.Copy loops
 	if f != nil && f.poll != nil && closedOnLock(dst, src, f.poll) {
 		return closedDst(dst, src)
 	}
