@@ -256,8 +256,8 @@ func (m Method) String() string {
 }
 
 // Plan reports which path Copy(dst, src) would try, without moving any data. It
-// may make system calls to learn what kind of fds dst and src are, and, for a
-// regular file to a stream socket, how much of the file is left: MethodSplice
+// may make system calls to learn what kind of fds dst and src are, and, on Linux,
+// for a regular file to a stream socket, how much of the file is left: MethodSplice
 // when more than 128 KiB are (the first 128 KiB go by sendfile, the rest through
 // the pooled pipe), MethodSendfile when less. Where the
 // kernel refuses a planned path on the first call (a device without splice
