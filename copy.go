@@ -255,13 +255,13 @@ func (m Method) String() string {
 	return "read/write"
 }
 
-// Plan reports which path Copy(dst, src) would try, without moving any data. It
-// may make system calls to learn what kind of fds dst and src are, and, on Linux,
-// for a regular file to a stream socket, how much of the file is left: MethodSplice
-// when more than 128 KiB are (the first 128 KiB go by sendfile, the rest through
-// the pooled pipe), MethodSendfile when less. Where the
-// kernel refuses a planned path on the first call (a device without splice
-// support, say), Copy falls back to MethodReadWrite without losing a byte.
+// Plan reports which path Copy(dst, src) would try, without moving any data.
+// It may make system calls to learn what kind of fds dst and src are, and, on
+// Linux, for a regular file to a stream socket, how much of the file is left:
+// MethodSplice when more than 128 KiB are (the first 128 KiB go by sendfile,
+// the rest through the pooled pipe), MethodSendfile when less. Where the kernel
+// refuses a planned path on the first call (a device without splice support,
+// say), Copy falls back to MethodReadWrite without losing a byte.
 func Plan(dst io.Writer, src io.Reader) Method {
 	return defaultCopier.plan(dst, src)
 }
