@@ -38,7 +38,6 @@ type endpoint struct {
 	blocking tristate
 	append   bool // O_APPEND, learnt by Plan only: splice(2) refuses such a destination, and a copy learns that from the refusal
 	stream   bool // a SOCK_STREAM socket (other socket types keep message boundaries)
-	tcpSock  bool // a TCP socket: a *net.TCPConn, or an fd that getsockopt(2) says is one
 }
 
 // fdKind is what fstat(2) says an fd is, as far as the engine cares.
@@ -136,7 +135,7 @@ func endpointOf(v any, asDst bool) (e endpoint, ok bool) {
 			return e, false
 		}
 		// Go's TCP sockets are stream sockets, always non-blocking.
-		e.tcp, e.conn, e.kind, e.stream, e.tcpSock, e.blocking = x, x, kindSocket, true, true, no
+		e.tcp, e.conn, e.kind, e.stream, e.blocking = x, x, kindSocket, true, no
 		return e, true
 	case *net.UnixConn:
 		if x == nil {
@@ -201,19 +200,32 @@ func (e *endpoint) probeFD(fd uintptr) error {
 	}
 	if e.isSocket() {
 		typ, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
-		e.learnSocket(int(fd), typ, err)
+		e.learnSocket(typ, err)
 	}
 	return nil
 }
 
-// learnSocket records what getsockopt(SO_TYPE) answered for the socket fd, and,
-// for a stream socket, whether it is a TCP one.
-func (e *endpoint) learnSocket(fd, typ int, err error) {
+// learnSocket records what getsockopt(SO_TYPE) answered for the socket fd.
+func (e *endpoint) learnSocket(typ int, err error) {
 	e.kind, e.stream = kindSocket, err == nil && typ == unix.SOCK_STREAM
-	if e.stream {
-		proto, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PROTOCOL)
-		e.tcpSock = err == nil && proto == unix.IPPROTO_TCP
+}
+
+// isTCP reports whether the endpoint is a TCP socket: a *net.TCPConn, or a
+// stream socket of another owner that getsockopt(SO_PROTOCOL) says is one. It
+// asks the kernel each time: callers ask once per copy, where it matters.
+func (e *endpoint) isTCP() bool {
+	switch {
+	case e.tcp != nil:
+		return true
+	case e.uc != nil || e.engine || !e.isSocket() || !e.stream:
+		return false
 	}
+	var proto int
+	var perr error
+	if e.anyControl(func(fd uintptr) { proto, perr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PROTOCOL) }) != nil {
+		return false
+	}
+	return perr == nil && proto == unix.IPPROTO_TCP
 }
 
 // recordSocket reports whether the fd, of unknown kind, is a socket that keeps
@@ -225,7 +237,7 @@ func (e *endpoint) recordSocket() bool {
 		var typ int
 		typ, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
 		if serr == nil {
-			e.learnSocket(int(fd), typ, nil)
+			e.learnSocket(typ, nil)
 		}
 	})
 	if err != nil || (serr != nil && serr != unix.ENOTSOCK) {

@@ -96,6 +96,7 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 		}
 	}()
 	hooks := rw.Hooks{Progress: c.Progress, Unwritten: c.Unwritten}
+	toTCP := d.isTCP()
 	splicing := remain < 0 || remain >= smallChunk
 	for remain != 0 {
 		if splicing {
@@ -105,7 +106,7 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 			}
 			pm.remain = remain
 			capped := false
-			if left := tcpSpliceBudget - r.kernel; d.tcpSock && (remain < 0 || remain > left) {
+			if left := tcpSpliceBudget - r.kernel; toTCP && (remain < 0 || remain > left) {
 				pm.remain, capped = left, true
 			}
 			before := r.written
@@ -116,7 +117,7 @@ func (c *Copier) spliceDirect(s, d endpoint, src io.Reader, dst io.Writer, remai
 			if remain > 0 {
 				remain -= got
 			}
-			if d.tcpSock && r.kernel >= tcpSpliceBudget && remain != 0 {
+			if toTCP && r.kernel >= tcpSpliceBudget && remain != 0 {
 				buf := rw.GetBuffer()
 				defer rw.PutBuffer(buf)
 				return c.readWriteRest(d, src, dst, buf[:], remain, r)
