@@ -87,6 +87,11 @@ type Copier struct {
 	// of its reach.) Progress and Unwritten may panic or call runtime.Goexit:
 	// no pipe holding bytes is pooled.
 	Unwritten func(data []byte)
+
+	// DropFailed lets CopyMulti go on with the other destinations when one
+	// fails, instead of stopping; see Copier.CopyMulti. Copy and CopyN
+	// ignore it.
+	DropFailed bool
 }
 
 // defaultCopier stands in for a nil *Copier.

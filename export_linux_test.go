@@ -162,3 +162,29 @@ func SetPipeMin(n int64) (restore func()) {
 
 // SendfileMax is the size up to which a file → socket copy goes by sendfile.
 func SendfileMax() int64 { return sendfileMax }
+
+// WatchMultiPaths records, for each CopyMulti that takes the kernel path, how
+// each destination got its bytes: "tee" (teed into it, a pipe), "tee+splice"
+// (teed into an engine pipe of its own, spliced on), "tee+read/write" (teed
+// into its own pipe, read and written), "splice" (the consumer: spliced out
+// of the source pipe) or "read/write" (the consumer, reading the source
+// pipe). last returns the paths of the last such copy since the last call of
+// last, nil if none.
+func WatchMultiPaths() (last func() []string, stop func()) {
+	var mu sync.Mutex
+	var got []string
+	testHookMulti = func(paths []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = paths
+	}
+	return func() []string {
+			mu.Lock()
+			defer mu.Unlock()
+			g := got
+			got = nil
+			return g
+		}, func() {
+			testHookMulti = nil
+		}
+}

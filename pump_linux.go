@@ -30,6 +30,7 @@ type pump struct {
 	src, dst endpoint
 	op       pumpOp
 	once     bool  // stop after the first call that moves bytes
+	try      bool  // stop at the first EAGAIN instead of waiting
 	remain   int64 // bytes still wanted; negative: until EOF
 
 	written int64
@@ -84,10 +85,11 @@ func newPump() *pump {
 var pumpPool = sync.Pool{New: func() any { return newPump() }}
 
 // getPump returns a pooled pump set up to move remain bytes (negative: until
-// EOF) from s to d, with no stop after the first call; putPump returns it.
+// EOF) from s to d, waiting whenever a side is not ready and with no stop
+// after the first call; putPump returns it.
 func getPump(s, d endpoint, op pumpOp, remain int64) *pump {
 	pm := pumpPool.Get().(*pump)
-	pm.src, pm.dst, pm.op, pm.remain, pm.once = s, d, op, remain, false
+	pm.src, pm.dst, pm.op, pm.remain, pm.once, pm.try = s, d, op, remain, false, false
 	return pm
 }
 
@@ -194,6 +196,9 @@ func (p *pump) dstReady(dfd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
+			if p.try {
+				return true
+			}
 		default:
 			p.errno = err
 			return true

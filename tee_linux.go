@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/splicekit/splice/internal/rw"
 )
 
 // Tee wraps tee(2): it duplicates up to n bytes from the pipe rfd into the pipe
@@ -55,4 +57,638 @@ func (p *Pipe) Tee(dst *Pipe, n int) (int64, error) {
 		return 0, io.EOF
 	}
 	return pm.written, nil
+}
+
+// The tee(2) fan-out behind CopyMulti.
+//
+// A teeCopy moves src to its destinations in rounds. Each round takes a chunk
+// of k bytes into the source pipe (sp): src itself if it is a pipe, else the
+// engine pipe p0, filled from src by splice. Every destination but the
+// consumer then secures the chunk: a pipe by a tee into it, completed through
+// its own engine pipe if the tee comes short; any other destination by a tee
+// into its own engine pipe. The consumer takes the chunk out of sp (by
+// splice, or by read and its own Write), which frees sp for the next round;
+// then each own pipe is emptied into its destination (by splice, or by read
+// and Write). A round ends when every live destination has the chunk, so the
+// destinations move in lockstep and a failure leaves every other destination
+// at the same byte.
+//
+// Invariants. At each round's start every pipe of the engine is empty. sp's
+// first k bytes are the chunk until the consumer takes them. An own pipe is
+// empty whenever a tee into it starts, and no smaller than p0 (p0 is shrunk to
+// the smallest own pipe) nor than the first own pipe a round tees into from a
+// source pipe (the smallest), so the tee takes the whole chunk: a tee copies
+// page references buffer by buffer, and the chunk fills no more buffers than
+// it did in a pipe no larger. A pipe that may hold bytes when the copy ends —
+// a destination failed or user code (Progress, a Write, a RawConn of another
+// package) panicked — is closed, never pooled.
+
+type teeDst struct {
+	w      io.Writer
+	e      endpoint
+	direct bool        // a pipe: teed into directly
+	psize  int         // its size, if direct
+	user   bool        // its copy is read out of a pipe and written by w.Write
+	p      *enginePipe // its own pipe; nil for the consumer
+	held   int64       // bytes of the chunk in p
+	got    int64       // bytes of the chunk it accepted
+	dirty  bool        // p may hold bytes
+}
+
+type teeCopy struct {
+	c      *Copier
+	f      *fanout
+	src    io.Reader // as given, for errors
+	inner  io.Reader // src without its LimitedReader
+	s      endpoint
+	p0     *enginePipe // nil when src is a pipe
+	sp     endpoint    // the source pipe: s, or p0's read end
+	dsts   []teeDst
+	last   int   // the consumer
+	remain int64 // bytes still to take; negative: until EOF
+	buf    *[rw.BufferSize]byte
+	null   int  // /dev/null, to drop bytes from a pipe; -1 if none
+	p0Bad  bool // p0 was resized or may hold bytes
+	rest   bool // the kernel refused a source call: read and write the rest
+}
+
+// kernelMulti runs CopyMulti through the kernel where src and at least one
+// destination are file descriptors. handled is false when it took nothing from
+// src: the caller loops instead.
+func (c *Copier) kernelMulti(f *fanout, src io.Reader) (n int64, handled bool, err error) {
+	inner, lr := unwrapLimited(src)
+	t := &teeCopy{c: c, f: f, src: src, inner: inner, remain: -1, null: -1, last: len(f.dsts) - 1}
+	if lr != nil {
+		t.remain = max(lr.N, 0)
+	}
+	var ok bool
+	if t.s, ok = endpointOf(inner, false); !ok || t.s.probe() != nil || !t.s.spliceable(false) {
+		return 0, false, nil
+	}
+	fds, users := 0, -1
+	t.dsts = make([]teeDst, len(f.dsts))
+	for i, w := range f.dsts {
+		d := &t.dsts[i]
+		d.w, d.user = w, true
+		if e, ok := endpointOf(w, true); ok && e.probe() == nil {
+			e.learnAppend()
+			if e.spliceable(true) {
+				d.e, d.user, d.direct = e, false, e.isPipe()
+				if d.direct {
+					e.control(func(fd uintptr) { d.psize, _ = unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0) })
+				}
+				fds++
+			}
+		}
+		if d.user {
+			users = i
+		}
+	}
+	if fds == 0 {
+		return 0, false, nil
+	}
+	if users >= 0 {
+		t.last = users // it reads anyway: let it read the source pipe
+	}
+	if t.remain == 0 {
+		return 0, true, nil
+	}
+	clean := false
+	defer func() { t.release(clean) }()
+	if !t.pipes() {
+		return 0, false, nil
+	}
+	for !t.rest && t.remain != 0 && !f.done() && t.round() {
+	}
+	if lr != nil {
+		lr.N -= f.total
+	}
+	clean = true
+	if testHookMulti != nil {
+		testHookMulti(t.paths())
+	}
+	if t.rest {
+		if f.total == 0 {
+			return 0, false, nil
+		}
+		n, err = f.loop(src, f.total)
+		return n, true, err
+	}
+	return f.total, true, f.err()
+}
+
+// pipes takes the engine pipes the copy needs, and checks that the kernel
+// allows tee(2). It reports false, taking none, if any is missing.
+func (t *teeCopy) pipes() bool {
+	min := 0
+	for i := range t.dsts {
+		if i == t.last {
+			continue
+		}
+		d := &t.dsts[i]
+		if d.p = t.c.getPipe(); d.p == nil {
+			return false
+		}
+		if min == 0 || d.p.size < min {
+			min = d.p.size
+		}
+	}
+	if !t.s.isPipe() {
+		if t.p0 = t.c.getPipe(); t.p0 == nil {
+			return false
+		}
+		if min > 0 && t.p0.size > min {
+			t.p0Bad = true
+			got, err := unix.FcntlInt(uintptr(t.p0.w), unix.F_SETPIPE_SZ, min)
+			if err != nil || got > min {
+				return false
+			}
+			t.p0.size = got
+		}
+		t.sp = t.p0.out.src
+		t.p0.in.src = t.s
+	} else {
+		t.sp = t.s
+	}
+	if min > 0 {
+		// tee(2) of nothing returns before it looks at its fds: only a
+		// sandbox's refusal stops it.
+		var a, b *enginePipe
+		for i := range t.dsts {
+			if p := t.dsts[i].p; p != nil && a == nil {
+				a = p
+			} else if p != nil {
+				b = p
+			}
+		}
+		if b == nil {
+			b = t.p0
+		}
+		if b == nil {
+			b = a
+		}
+		probe := pump{src: a.out.src, dst: b.in.dst, op: opTee}
+		if _, err := probe.call(a.r, b.w, 0); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// release returns the pipes to the pool, or closes those that may hold bytes.
+func (t *teeCopy) release(clean bool) {
+	if t.p0 != nil {
+		t.p0.in.src = endpoint{}
+		t.p0.out.dst = endpoint{}
+		t.c.putPipe(t.p0, clean && !t.p0Bad)
+	}
+	for i := range t.dsts {
+		if d := &t.dsts[i]; d.p != nil {
+			d.p.out.dst = endpoint{}
+			t.c.putPipe(d.p, clean && !d.dirty && d.held == 0)
+		}
+	}
+	if t.buf != nil {
+		rw.PutBuffer(t.buf)
+	}
+	if t.null >= 0 {
+		unix.Close(t.null)
+	}
+}
+
+// round moves one chunk to every live destination. It reports whether the
+// copy goes on.
+func (t *teeCopy) round() bool {
+	f := t.f
+	for i := range t.dsts {
+		t.dsts[i].got = 0
+	}
+	k, first, srcErr := t.take()
+	if k == 0 {
+		return false
+	}
+	for i := range t.dsts {
+		if i != t.last && i != first && !f.dead[i] {
+			t.secure(i, k)
+		}
+	}
+	if k = t.consume(k); k == 0 {
+		return false // EOF, or src failed or refused, with the consumer alone
+	}
+	for i := range t.dsts {
+		if d := &t.dsts[i]; i != t.last && !f.dead[i] && d.held > 0 {
+			t.deliver(i)
+		}
+	}
+	if t.remain > 0 {
+		t.remain -= k
+	}
+	f.advance(k)
+	if f.dead[t.last] {
+		t.newConsumer()
+	}
+	if srcErr != nil && f.srcErr == nil {
+		f.srcFailed(t.src, srcErr)
+	}
+	return f.srcErr == nil
+}
+
+// take puts the next chunk at the front of the source pipe and returns its
+// size: 0 at EOF, when src failed (f.srcErr says how) or when the kernel
+// refused (t.rest); -1 when the consumer is to learn it. first is the
+// destination that has the chunk already (in its pipe, or in its own pipe), or
+// -1. srcErr is how src failed after giving k bytes.
+func (t *teeCopy) take() (k int64, first int, srcErr error) {
+	limit := int64(maxChunk)
+	if t.remain >= 0 && t.remain < limit {
+		limit = t.remain
+	}
+	for {
+		first = -1
+		var pm *pump
+		if t.p0 != nil {
+			pm = t.p0.in
+			pm.remain = min(limit, int64(t.p0.size))
+		} else {
+			var direct bool
+			if first, direct = t.first(); first < 0 {
+				return -1, -1, nil
+			}
+			d := &t.dsts[first]
+			if direct {
+				pm = getPump(t.s, d.e, opTee, limit)
+			} else {
+				pm = getPump(t.s, d.p.in.dst, opTee, limit)
+			}
+			pm.once = true
+			defer putPump(pm)
+		}
+		pm.run()
+		k = pm.written
+		flt := pm.fault()
+		switch {
+		case k == 0 && pm.refused() && !pm.dst.engine && first >= 0:
+			// The kernel will not tee into that pipe: it goes through
+			// its own.
+			t.dsts[first].direct, t.dsts[first].psize = false, 0
+			continue
+		case k == 0 && pm.refused():
+			t.rest = true
+			return 0, -1, nil
+		case flt != nil && first >= 0 && flt.dst && !pm.dst.engine:
+			t.dstFail(first, flt) // tee into a pipe it fails: the chunk is still there
+			if t.f.done() {
+				return 0, -1, nil
+			}
+			continue
+		case flt != nil:
+			flt.dst = false // the engine's pipes never fail: src did
+			srcErr = flt.asLoop(&t.s, &t.s)
+		}
+		if first >= 0 {
+			if d := &t.dsts[first]; pm.dst.engine {
+				d.held = k
+			} else {
+				d.got = k
+			}
+		}
+		if k == 0 {
+			if srcErr != nil {
+				t.f.srcFailed(t.src, srcErr)
+			}
+			return 0, -1, nil
+		}
+		return k, first, srcErr
+	}
+}
+
+// first picks the destination whose tee takes the chunk from a source pipe: a
+// pipe no larger than any own pipe (its chunk then fits in each), else the
+// destination with the smallest own pipe. It returns -1 when only the consumer
+// is left.
+func (t *teeCopy) first() (i int, direct bool) {
+	i, size := -1, 0
+	for j := range t.dsts {
+		d := &t.dsts[j]
+		if j == t.last || t.f.dead[j] || d.p == nil {
+			continue
+		}
+		if i < 0 || d.p.size < size || d.p.size == size && !d.direct && t.dsts[i].direct {
+			i, size = j, d.p.size
+		}
+	}
+	for j := range t.dsts {
+		d := &t.dsts[j]
+		if j != t.last && !t.f.dead[j] && d.direct && d.psize > 0 && d.psize <= size {
+			return j, true
+		}
+	}
+	return i, false
+}
+
+// secure gives destination i the chunk's k bytes: a tee into its pipe, or
+// into its own pipe (to be delivered), completing a short tee into its pipe
+// through its own: the own pipe takes the chunk and drops the part the pipe
+// has.
+func (t *teeCopy) secure(i int, k int64) {
+	d := &t.dsts[i]
+	if d.direct {
+		pm := getPump(t.sp, d.e, opTee, k)
+		pm.once, pm.try = true, true
+		pm.run()
+		d.got = pm.written
+		flt, refused := pm.fault(), pm.refused()
+		putPump(pm)
+		switch {
+		case d.got == k:
+			return
+		case refused:
+			d.direct, d.psize = false, 0
+		case flt != nil && flt.poll == nil || flt != nil && flt.dst:
+			flt.dst = true
+			t.dstFail(i, flt)
+			return
+		}
+	}
+	for a := d.got; ; {
+		pm := getPump(t.sp, d.p.in.dst, opTee, k)
+		pm.once = true
+		pm.run()
+		g, flt := pm.written, pm.fault()
+		putPump(pm)
+		if flt != nil || g <= a {
+			// A source pipe that another reader drains, or a kernel that
+			// tees fewer bytes into an empty pipe than it holds.
+			t.dsts[i].dirty = true
+			if flt == nil {
+				flt = &fault{call: "tee", errno: unix.EIO}
+			}
+			flt.dst = false
+			t.f.srcFailed(t.src, flt.asLoop(&t.s, &t.s))
+			t.f.stop = true
+			return
+		}
+		if !t.drop(d.p, a) {
+			d.dirty = true
+		}
+		d.held = g - a
+		if g == k {
+			return
+		}
+		if t.deliver(i); t.f.dead[i] {
+			return
+		}
+		a = g
+	}
+}
+
+// consume takes the chunk out of the source pipe into the consumer, by splice
+// or by read and Write; with k < 0, as much as it takes at once. It returns
+// the chunk's size.
+func (t *teeCopy) consume(k int64) int64 {
+	d := &t.dsts[t.last]
+	if t.f.dead[t.last] {
+		t.dropSource(k)
+		return k
+	}
+	if !d.user {
+		var pm *pump
+		if t.p0 != nil {
+			pm = t.p0.out
+			pm.dst = d.e
+			defer func() { pm.dst = endpoint{} }()
+		} else {
+			pm = getPump(t.s, d.e, opSplice, 0)
+			defer putPump(pm)
+		}
+		if pm.once = k < 0; k < 0 {
+			pm.remain = maxChunk
+			if t.remain >= 0 {
+				pm.remain = t.remain
+			}
+		} else {
+			pm.remain = k
+		}
+		pm.run()
+		d.got = pm.written
+		if k < 0 {
+			k = d.got
+		}
+		flt := pm.fault()
+		switch {
+		case d.got == k && k > 0:
+			return k
+		case k == 0 && pm.refused():
+			t.rest = true
+			return 0
+		case k == 0:
+			if flt != nil {
+				t.f.srcFailed(t.src, flt.asLoop(&t.s, &d.e))
+			}
+			return 0
+		case pm.refused():
+			d.user = true
+		case flt != nil && !flt.dst:
+			t.f.srcFailed(t.src, flt.asLoop(&t.s, &d.e))
+			t.f.stop = true
+			return d.got
+		default:
+			t.dstFail(t.last, flt)
+			t.dropSource(k - d.got)
+			return k
+		}
+	}
+	buf := t.buffer()
+	for k < 0 || d.got < k {
+		m := len(buf)
+		if k >= 0 && k-d.got < int64(m) {
+			m = int(k - d.got)
+		} else if k < 0 && t.remain >= 0 && t.remain < int64(m) {
+			m = int(t.remain)
+		}
+		data, err := t.readSource(buf[:m])
+		if k < 0 {
+			k = int64(len(data))
+		}
+		if err != nil && len(data) == 0 {
+			if err != io.EOF {
+				t.f.srcFailed(t.src, err)
+			}
+			return d.got
+		}
+		n, werr := rw.Write(d.w, data)
+		d.got += int64(n)
+		if werr != nil {
+			t.f.fail(t.last, d.got, werr)
+			t.dropSource(k - d.got - int64(len(data)-n))
+			return k
+		}
+	}
+	return k
+}
+
+// readSource reads up to len(buf) bytes of the chunk out of the source pipe.
+func (t *teeCopy) readSource(buf []byte) ([]byte, error) {
+	if t.p0 != nil {
+		return t.p0.readFull(buf)
+	}
+	n, err := t.inner.Read(buf)
+	return buf[:n], err
+}
+
+// dropSource drops n bytes from the front of the source pipe, which every
+// live destination has.
+func (t *teeCopy) dropSource(n int64) {
+	if n <= 0 {
+		return
+	}
+	if t.p0 != nil {
+		if !t.drop(t.p0, n) {
+			t.p0Bad = true
+		}
+		return
+	}
+	buf := t.buffer()
+	for n > 0 {
+		m, err := t.inner.Read(buf[:min(int64(len(buf)), n)])
+		n -= int64(m)
+		if err != nil {
+			if err != io.EOF {
+				t.f.srcFailed(t.src, err)
+			}
+			t.f.stop = true
+			return
+		}
+	}
+}
+
+// deliver empties destination i's own pipe into it, by splice or by read and
+// Write.
+func (t *teeCopy) deliver(i int) {
+	d := &t.dsts[i]
+	if !d.user {
+		out := d.p.out
+		out.dst, out.remain = d.e, d.held
+		out.run()
+		out.dst = endpoint{}
+		d.held -= out.written
+		d.got += out.written
+		if d.held == 0 {
+			return
+		}
+		if !out.refused() {
+			flt := out.fault()
+			if flt == nil { // unreachable: out stops short only on a failure
+				flt = &fault{call: "splice", errno: unix.EIO}
+			}
+			flt.dst = true
+			t.dstFail(i, flt)
+			return
+		}
+		d.user = true // it refuses splice: read and write
+	}
+	buf := t.buffer()
+	for d.held > 0 {
+		data, err := d.p.readFull(buf[:min(int64(len(buf)), d.held)])
+		d.held -= int64(len(data))
+		if err != nil {
+			d.dirty = true
+			t.f.fail(i, d.got, err)
+			return
+		}
+		n, werr := rw.Write(d.w, data)
+		d.got += int64(n)
+		if werr != nil {
+			t.f.fail(i, d.got, werr)
+			return
+		}
+	}
+}
+
+// dstFail records destination i's failure, f, as its Write would report it.
+func (t *teeCopy) dstFail(i int, f *fault) {
+	d := &t.dsts[i]
+	if d.held > 0 {
+		d.dirty = true
+	}
+	f.dst = true
+	t.f.fail(i, d.got, f.asLoop(&t.s, &d.e))
+}
+
+// newConsumer hands the consumer's part to another live destination, after
+// the consumer failed.
+func (t *teeCopy) newConsumer() {
+	for _, user := range []bool{true, false} {
+		for j := len(t.dsts) - 1; j >= 0; j-- {
+			if !t.f.dead[j] && t.dsts[j].user == user {
+				t.last = j
+				return
+			}
+		}
+	}
+}
+
+// drop drops n bytes from the front of cp, which holds at least that many,
+// by splice into /dev/null, else by read. It reports whether it could.
+func (t *teeCopy) drop(cp *enginePipe, n int64) bool {
+	if n <= 0 {
+		return true
+	}
+	if t.null < 0 {
+		fd, err := unix.Open("/dev/null", unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			fd = -2
+		}
+		t.null = fd
+	}
+	for n > 0 && t.null >= 0 {
+		m, err := ignoringEINTR(func() (int, error) {
+			return rawSplice(cp.r, nil, t.null, nil, int(min(n, maxChunk)), unix.SPLICE_F_NONBLOCK)
+		})
+		if err != nil || m == 0 {
+			break
+		}
+		n -= int64(m)
+	}
+	buf := t.buffer()
+	for n > 0 {
+		data, err := cp.readFull(buf[:min(int64(len(buf)), n)])
+		n -= int64(len(data))
+		if err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (t *teeCopy) buffer() []byte {
+	if t.buf == nil {
+		t.buf = rw.GetBuffer()
+	}
+	return t.buf[:]
+}
+
+// testHookMulti, set by tests, learns how each destination of a CopyMulti got
+// its bytes (see paths).
+var testHookMulti func(paths []string)
+
+// paths names how each destination got its bytes, for testHookMulti.
+func (t *teeCopy) paths() []string {
+	out := make([]string, len(t.dsts))
+	for i := range t.dsts {
+		d := &t.dsts[i]
+		switch {
+		case i == t.last && d.user:
+			out[i] = "read/write"
+		case i == t.last:
+			out[i] = "splice"
+		case d.direct:
+			out[i] = "tee"
+		case d.user:
+			out[i] = "tee+read/write"
+		default:
+			out[i] = "tee+splice"
+		}
+	}
+	return out
 }
