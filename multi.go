@@ -101,10 +101,10 @@ type fanout struct {
 	written []int64 // what each destination accepted
 	dead    []bool
 	alive   int
-	total   int64    // bytes taken from src, all delivered to every live destination
-	failed  []error  // one *DestError per failed destination, in the order they failed
-	srcErr  error    // how src failed
-	stop    bool     // a destination failed and DropFailed is off
+	total   int64   // bytes taken from src, all delivered to every live destination
+	failed  []error // one *DestError per failed destination, in the order they failed
+	srcErr  error   // how src failed
+	stop    bool    // a destination failed and DropFailed is off
 }
 
 // fail records the failure of destination i, which accepted n bytes of the
