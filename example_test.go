@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
 	"strings"
 
@@ -121,4 +122,101 @@ func (w *limitedWriter) Write(b []byte) (int, error) {
 	n := w.room
 	w.room = 0
 	return n, errors.New("full")
+}
+
+// CopyMulti is tee(1) in one call: here the standard input (a pipe, as in
+// `producer | prog`) goes to the standard output and to a file. On Linux
+// the bytes are teed in the kernel and never enter the program.
+func ExampleCopyMulti() {
+	// Stand-in for os.Stdin: a pipe that a producer writes.
+	stdin, producer, err := os.Pipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer stdin.Close()
+	go func() {
+		io.WriteString(producer, "one line, two places\n")
+		producer.Close()
+	}()
+	file, err := os.CreateTemp("", "splice-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(file.Name())
+	defer file.Close()
+
+	n, err := splice.CopyMulti(stdin, os.Stdout, file)
+	if err != nil {
+		log.Fatal(err)
+	}
+	saved, _ := os.ReadFile(file.Name())
+	fmt.Printf("%d bytes, and the file says %q\n", n, saved)
+	// Output:
+	// one line, two places
+	// 21 bytes, and the file says "one line, two places\n"
+}
+
+// A recording proxy: what a client sends is forwarded upstream and saved to
+// a file at the same time. With DropFailed a failing recording (a full disk)
+// does not cut the connection: the forwarding goes on, and the error says
+// which destination failed.
+func ExampleCopier_CopyMulti() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	upstream, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer upstream.Close()
+	go func() { // a client sends a request and closes its side
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			return
+		}
+		io.WriteString(c, "GET / HTTP/1.0\r\n\r\n")
+		c.Close()
+	}()
+	got := make(chan string)
+	go func() { // the upstream server reads it all
+		c, err := upstream.Accept()
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(c)
+		c.Close()
+		got <- string(b)
+	}()
+
+	client, err := ln.Accept()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	server, err := net.Dial("tcp", upstream.Addr().String())
+	if err != nil {
+		log.Fatal(err)
+	}
+	record, err := os.CreateTemp("", "splice-record")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(record.Name())
+	defer record.Close()
+
+	c := &splice.Copier{DropFailed: true}
+	n, err := c.CopyMulti(client, server, record)
+	server.(*net.TCPConn).CloseWrite()
+	var de *splice.DestError
+	if errors.As(err, &de) {
+		log.Printf("destination %d failed after %d bytes: %v", de.Index, de.Written, de.Err)
+	}
+	saved, _ := os.ReadFile(record.Name())
+	fmt.Printf("forwarded %d bytes: %q\nrecorded %q\n", n, <-got, saved)
+	// Output:
+	// forwarded 18 bytes: "GET / HTTP/1.0\r\n\r\n"
+	// recorded "GET / HTTP/1.0\r\n\r\n"
 }

@@ -115,14 +115,17 @@ func DrainPipePool() {
 }
 
 // InjectErrno makes the nth (from 1) system call of the given pump stage fail with
-// errno, once; stage is "direct" (a pump between the caller's fds), "in" (into
-// the engine's pipe) or "out" (out of it). Not for parallel tests.
+// errno, once; stage is "tee" (any tee(2), the first being CopyMulti's check
+// that the kernel allows it), "direct" (a pump between the caller's fds), "in"
+// (into the engine's pipe) or "out" (out of it). Not for parallel tests.
 func InjectErrno(stage string, nth int, errno error) (restore func()) {
 	var mu sync.Mutex
 	calls := 0
 	testHookCall = func(p *pump) error {
 		var s string
 		switch {
+		case p.op == opTee:
+			s = "tee"
 		case p.dst.engine:
 			s = "in"
 		case p.src.engine:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 
 	"github.com/splicekit/splice/internal/rw"
 )
@@ -57,9 +58,9 @@ func (e *DestError) Unwrap() error { return e.Err }
 // its first Written bytes. Without DropFailed, CopyMulti then returns that
 // *DestError (errors.Join of one for each destination that failed with the
 // same chunk). With DropFailed, the destination is cut out and the copy goes
-// on to EOF with the others; the error joins, with errors.Join and in the
-// order they failed, one *DestError for each destination that failed, and
-// src's error if it failed too; with every destination failed, the copy stops.
+// on to EOF with the others; the error joins, with errors.Join and in Index
+// order, one *DestError for each destination that failed, and then src's
+// error if it failed too; with every destination failed, the copy stops.
 // An error of src alone is returned as io.Copy over an io.MultiWriter would
 // return it. Unwritten is not used: a failed destination's bytes are the
 // returned count past its Written. Progress is called after each chunk with
@@ -139,6 +140,7 @@ func (f *fanout) advance(n int64) {
 // there is more than one.
 func (f *fanout) err() error {
 	errs := f.failed
+	slices.SortStableFunc(errs, func(a, b error) int { return a.(*DestError).Index - b.(*DestError).Index })
 	if f.srcErr != nil {
 		errs = append(errs[:len(errs):len(errs)], f.srcErr)
 	}

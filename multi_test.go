@@ -115,6 +115,8 @@ func TestCopyMultiMatchesIOCopy(t *testing.T) {
 		{"CopyMulti", splice.CopyMulti},
 		{"DisableSplice", (&splice.Copier{DisableSplice: true}).CopyMulti},
 		{"DropFailed", (&splice.Copier{DropFailed: true}).CopyMulti},
+		// One-page pipes: a chunk per page, short tees into the pipes.
+		{"PipeSize=4096", (&splice.Copier{PipeSize: 4096}).CopyMulti},
 	}
 	for _, sk := range testutil.SourceKinds() {
 		for _, dks := range multiCombos {

@@ -18,7 +18,7 @@ import (
 // (TestCopyAccounting).
 func TestCopyMatrixUnderSeccomp(t *testing.T) {
 	t.Parallel()
-	const run = "^(TestCopyMatchesIOCopy|TestPipeReadFrom|TestPipeWriteTo|TestCopyAccounting|TestCopyEmbeddedFDs)$"
+	const run = "^(TestCopyMatchesIOCopy|TestPipeReadFrom|TestPipeWriteTo|TestCopyAccounting|TestCopyEmbeddedFDs|TestCopyMultiMatchesIOCopy|TestCopyMultiSameDestinationTwice|TestCopyMultiFailingDestination)$"
 	// One child at a time: each runs its matrix on every core.
 	for _, errno := range []syscall.Errno{unix.EPERM, unix.ENOSYS} {
 		t.Run(unix.ErrnoName(errno), func(t *testing.T) {

@@ -93,6 +93,9 @@ type teeDst struct {
 	held   int64       // bytes of the chunk in p
 	got    int64       // bytes of the chunk it accepted
 	dirty  bool        // p may hold bytes
+	// unsecured: the kernel refused to tee the chunk into p; the
+	// consumer's read of the source pipe hands it over.
+	unsecured bool
 }
 
 type teeCopy struct {
@@ -261,7 +264,7 @@ func (t *teeCopy) release(clean bool) {
 func (t *teeCopy) round() bool {
 	f := t.f
 	for i := range t.dsts {
-		t.dsts[i].got = 0
+		t.dsts[i].got, t.dsts[i].unsecured = 0, false
 	}
 	k, first, srcErr := t.take()
 	if k == 0 {
@@ -414,8 +417,15 @@ func (t *teeCopy) secure(i int, k int64) {
 		pm := getPump(t.sp, d.p.in.dst, opTee, k)
 		pm.once = true
 		pm.run()
-		g, flt := pm.written, pm.fault()
+		g, flt, refused := pm.written, pm.fault(), pm.refused()
 		putPump(pm)
+		if g == 0 && refused {
+			// The kernel will not tee: the consumer's read hands this
+			// destination the chunk, and the copy goes on by read and
+			// write.
+			d.unsecured, t.rest = true, true
+			return
+		}
 		if flt != nil || g <= a {
 			// A source pipe that another reader drains, or a kernel that
 			// tees fewer bytes into an empty pipe than it holds.
@@ -443,15 +453,17 @@ func (t *teeCopy) secure(i int, k int64) {
 }
 
 // consume takes the chunk out of the source pipe into the consumer, by splice
-// or by read and Write; with k < 0, as much as it takes at once. It returns
-// the chunk's size.
+// or by read and Write; with k < 0, as much as it takes at once. A destination
+// that the kernel refused to tee into this round gets its part of the chunk
+// from the same read. It returns the chunk's size.
 func (t *teeCopy) consume(k int64) int64 {
 	d := &t.dsts[t.last]
-	if t.f.dead[t.last] {
-		t.dropSource(k)
-		return k
+	alive := !t.f.dead[t.last]
+	readers := false
+	for i := range t.dsts {
+		readers = readers || t.dsts[i].unsecured
 	}
-	if !d.user {
+	if alive && !d.user && !readers {
 		var pm *pump
 		if t.p0 != nil {
 			pm = t.p0.out
@@ -487,24 +499,30 @@ func (t *teeCopy) consume(k int64) int64 {
 			}
 			return 0
 		case pm.refused():
-			d.user = true
+			d.user = true // the rest by read and Write
 		case flt != nil && !flt.dst:
 			t.f.srcFailed(t.src, flt.asLoop(&t.s, &d.e))
 			t.f.stop = true
 			return d.got
 		default:
 			t.dstFail(t.last, flt)
-			t.dropSource(k - d.got)
-			return k
+			alive = false
 		}
 	}
+	// By read and Write: the consumer (from where its splice stopped), and
+	// the destinations the kernel would not tee into (from where their tee
+	// stopped).
+	if !alive && !readers {
+		t.dropSource(k - d.got)
+		return k
+	}
 	buf := t.buffer()
-	for k < 0 || d.got < k {
-		m := len(buf)
-		if k >= 0 && k-d.got < int64(m) {
-			m = int(k - d.got)
-		} else if k < 0 && t.remain >= 0 && t.remain < int64(m) {
-			m = int(t.remain)
+	for off := d.got; k < 0 || off < k; {
+		m := int64(len(buf))
+		if k >= 0 {
+			m = min(m, k-off)
+		} else if t.remain >= 0 {
+			m = min(m, t.remain)
 		}
 		data, err := t.readSource(buf[:m])
 		if k < 0 {
@@ -514,15 +532,19 @@ func (t *teeCopy) consume(k int64) int64 {
 			if err != io.EOF {
 				t.f.srcFailed(t.src, err)
 			}
-			return d.got
+			t.f.stop = true
+			return off
 		}
-		n, werr := rw.Write(d.w, data)
-		d.got += int64(n)
-		if werr != nil {
-			t.f.fail(t.last, d.got, werr)
-			t.dropSource(k - d.got - int64(len(data)-n))
-			return k
+		for i := range t.dsts {
+			if r := &t.dsts[i]; !t.f.dead[i] && (i == t.last || r.unsecured) && off+int64(len(data)) > r.got {
+				n, werr := rw.Write(r.w, data[r.got-off:])
+				r.got += int64(n)
+				if werr != nil {
+					t.f.fail(i, r.got, werr)
+				}
+			}
 		}
+		off += int64(len(data))
 	}
 	return k
 }

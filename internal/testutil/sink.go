@@ -145,7 +145,13 @@ func OpenSink(t testing.TB, k Kind) *Sink {
 	default:
 		t.Fatalf("testutil: %q is not a sink kind", k)
 	}
-	t.Cleanup(func() { s.Bytes() })
+	t.Cleanup(func() {
+		s.Bytes()
+		// A finished test keeps its cleanups (and what they reach) until
+		// its parent ends: hundreds of parallel subtests would keep every
+		// sink's bytes.
+		s.got, s.finish, s.W = nil, nil, nil
+	})
 	return s
 }
 
@@ -180,8 +186,8 @@ func (s *Sink) drain(r io.Reader, closeWrite, abort, closeAll func()) {
 // closes the write side the harness owns (W itself for File, pipe and socket
 // kinds; the test must not write to it afterwards), waits for the draining
 // goroutine, and re-reads File sinks from disk. Later calls return the same
-// bytes. The result is never nil, except for kinds that Discard, for which it
-// is always nil.
+// bytes, until t's cleanups have run. The result is never nil, except for
+// kinds that Discard, for which it is always nil.
 func (s *Sink) Bytes() []byte {
 	s.once.Do(func() {
 		s.got, s.err = s.finish()

@@ -69,6 +69,9 @@ func OpenSource(t testing.TB, k Kind, data []byte) *Source {
 		t.Skipf("testutil: %v endpoints are unavailable on %s", k, runtime.GOOS)
 	}
 	s := &Source{Kind: k, t: t}
+	// Last of its cleanups: a finished test keeps them (and what they
+	// reach) until its parent ends, so they must not keep the data.
+	t.Cleanup(func() { s.R, s.rest, s.Extra = nil, nil, nil })
 	if k.Limited() {
 		s.Extra = Data(extraLen, extraSeed)
 	}

@@ -1,0 +1,322 @@
+package splice_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/splicekit/splice"
+	"github.com/splicekit/splice/internal/testutil"
+)
+
+// A failingDest is a destination that fails once it has taken at least off
+// bytes: w to hand to the copy, got for the bytes that reached its far side
+// (a prefix of what it accepted), and the errors it may fail with.
+type failingDest struct {
+	w     io.Writer
+	got   func() []byte
+	exact bool // got is all it accepted
+	is    []error
+}
+
+// failingDests builds destinations that fail after off bytes, by kind of
+// failure.
+var failingDests = map[string]func(t *testing.T, off int) failingDest{
+	// A writer without an fd that fails (the copy reads its bytes out of a
+	// pipe).
+	"writer": func(t *testing.T, off int) failingDest {
+		w := &testutil.FailWriter{Limit: off}
+		return failingDest{w: w, got: w.Bytes, exact: true, is: []error{testutil.ErrInjected}}
+	},
+	// A pipe whose reader reads off bytes and goes: EPIPE.
+	"pipe-reader-gone": func(t *testing.T, off int) failingDest {
+		r, w := testutil.OSPipePair(t)
+		return failingDest{w: w, got: readThenDo(t, r, off, func() { r.Close() }), is: []error{syscall.EPIPE}}
+	},
+	// A TCP socket whose peer reads off bytes and resets the connection.
+	"tcp-reset": func(t *testing.T, off int) failingDest {
+		a, b := testutil.TCPPair(t)
+		return failingDest{w: a, got: readThenDo(t, b, off, func() { b.SetLinger(0); b.Close() }),
+			is: []error{syscall.ECONNRESET, syscall.EPIPE}}
+	},
+	// A TCP socket with a write deadline whose peer stops reading after off
+	// bytes.
+	"tcp-deadline": func(t *testing.T, off int) failingDest {
+		a, b := testutil.TCPPair(t)
+		a.SetWriteBuffer(64 << 10)
+		b.SetReadBuffer(64 << 10)
+		a.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
+		return failingDest{w: a, got: readThenDo(t, b, off, func() {}), is: []error{os.ErrDeadlineExceeded}}
+	},
+	// /dev/full, which refuses splice and fails every write with ENOSPC.
+	"devfull": func(t *testing.T, off int) failingDest {
+		f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+		if err != nil {
+			t.Skipf("no /dev/full: %v", err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return failingDest{w: f, got: func() []byte { return nil }, exact: true, is: []error{syscall.ENOSPC}}
+	},
+}
+
+// readThenDo reads off bytes from r in a goroutine, then calls then, and
+// keeps r open (unread) until the test ends. The function it returns waits
+// for the bytes read.
+func readThenDo(t *testing.T, r io.Reader, off int, then func()) func() []byte {
+	buf := make([]byte, off)
+	done := make(chan int, 1)
+	go func() {
+		n, _ := io.ReadFull(r, buf)
+		then()
+		done <- n
+	}()
+	var once sync.Once
+	var n int
+	return func() []byte {
+		once.Do(func() { n = <-done })
+		return buf[:n]
+	}
+}
+
+// TestCopyMultiFailingDestination puts one failing destination among a file,
+// a pipe, a buffer and a TCP socket, at each position, failing early or
+// mid-way, from a file, a pipe and a TCP socket, with and without DropFailed
+// and with splice disabled: the error is a *DestError naming it, around the
+// error its Write gives (the one io.Copy over an io.MultiWriter returns);
+// every other destination has exactly the returned count of bytes (all of
+// them with DropFailed), and the failed one exactly its Written.
+func TestCopyMultiFailingDestination(t *testing.T) {
+	t.Parallel()
+	size := testutil.BigSize
+	if testing.Short() || raceEnabled {
+		size = 1<<20 + 5
+	}
+	survivors := []testutil.Kind{testutil.File, testutil.OSPipe, testutil.Buffer, testutil.TCP}
+	for name, mk := range failingDests {
+		for _, off := range []int{0, 1, 300000} {
+			for _, pos := range []int{0, 2, len(survivors)} {
+				for _, sk := range []testutil.Kind{testutil.File, testutil.OSPipe, testutil.TCP} {
+					for _, c := range []*splice.Copier{{}, {DropFailed: true}, {DisableSplice: true}, {DisableSplice: true, DropFailed: true}} {
+						t.Run(fmt.Sprintf("%s@%d/pos=%d/%v/drop=%v,disable=%v", name, off, pos, sk, c.DropFailed, c.DisableSplice), func(t *testing.T) {
+							t.Parallel()
+							runFailingDest(t, c, sk, survivors, pos, mk(t, off), size)
+						})
+					}
+				}
+			}
+		}
+	}
+}
+
+func runFailingDest(t *testing.T, c *splice.Copier, sk testutil.Kind, survivors []testutil.Kind, pos int, fd failingDest, size int) {
+	data := testutil.Data(size, 77)
+	src := testutil.OpenSource(t, sk, data)
+	var sinks []*testutil.Sink
+	var ws []io.Writer
+	for i, k := range survivors {
+		if i == pos {
+			ws = append(ws, fd.w)
+		}
+		s := testutil.OpenSink(t, k)
+		sinks = append(sinks, s)
+		ws = append(ws, s.W)
+	}
+	if pos == len(survivors) {
+		ws = append(ws, fd.w)
+	}
+	n, err := c.CopyMulti(src.R, ws...)
+	var de *splice.DestError
+	if !errors.As(err, &de) || de.Index != pos {
+		t.Fatalf("CopyMulti = %d, %v; want a *DestError for index %d", n, err, pos)
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		t.Errorf("error joins %d errors, want one *DestError: %v", len(joined.Unwrap()), err)
+	}
+	matched := false
+	for _, e := range fd.is {
+		matched = matched || errors.Is(err, e)
+	}
+	if !matched {
+		t.Errorf("error %v is none of %v", err, fd.is)
+	}
+	if wantOp(t, de.Err) != "write" {
+		t.Errorf("DestError.Err = %#v; want the shape of a Write's error", de.Err)
+	}
+	if de.Written > n {
+		t.Errorf("failed destination's Written %d > count %d", de.Written, n)
+	}
+	if c.DropFailed && n != int64(size) {
+		t.Errorf("DropFailed: count %d; want all %d", n, size)
+	}
+	for i, s := range sinks {
+		if s.Kind.Discards() {
+			continue
+		}
+		if got := s.Bytes(); !testutil.Equal(t, data[:n], got) {
+			t.Errorf("survivor %d (%v) differs from the first %d bytes", i, s.Kind, n)
+		}
+	}
+	got := fd.got()
+	if fd.exact && int64(len(got)) != de.Written || int64(len(got)) > de.Written {
+		t.Errorf("failed destination got %d bytes; Written says %d", len(got), de.Written)
+	}
+	testutil.Equal(t, data[:len(got)], got)
+}
+
+// wantOp returns the Op of err's *os.PathError or *net.OpError, "write" for a
+// writer's own error.
+func wantOp(t *testing.T, err error) string {
+	var pe *os.PathError
+	var oe *net.OpError
+	switch {
+	case errors.As(err, &oe):
+		return oe.Op
+	case errors.As(err, &pe):
+		return pe.Op
+	case errors.Is(err, testutil.ErrInjected):
+		return "write"
+	}
+	return fmt.Sprintf("%T", err)
+}
+
+// TestCopyMultiAllFail fails every destination: with DropFailed the copy
+// stops once the last one failed, and the error joins one *DestError each.
+func TestCopyMultiAllFail(t *testing.T) {
+	for _, c := range []*splice.Copier{{DropFailed: true}, {DropFailed: true, DisableSplice: true}, {}} {
+		t.Run(fmt.Sprintf("drop=%v,disable=%v", c.DropFailed, c.DisableSplice), func(t *testing.T) {
+			data := testutil.Data(3<<20, 5)
+			src := testutil.OpenSource(t, testutil.File, data)
+			a := failingDests["pipe-reader-gone"](t, 100000)
+			b := &testutil.FailWriter{Limit: 3 << 19}
+			d := failingDests["writer"](t, 700000)
+			n, err := c.CopyMulti(src.R, a.w, b, d.w)
+			var idx []int
+			var walk func(error)
+			walk = func(e error) {
+				if de, ok := e.(*splice.DestError); ok {
+					idx = append(idx, de.Index)
+					return
+				}
+				if j, ok := e.(interface{ Unwrap() []error }); ok {
+					for _, e := range j.Unwrap() {
+						walk(e)
+					}
+				}
+			}
+			walk(err)
+			if !c.DropFailed {
+				// Those that failed with the chunk in hand, in
+				// Index order: destination 0 first.
+				if len(idx) == 0 || idx[0] != 0 || !slices.IsSorted(idx) {
+					t.Fatalf("CopyMulti = %d, %v; want *DestErrors in Index order, from index 0", n, err)
+				}
+				return
+			}
+			if len(idx) != 3 {
+				t.Fatalf("CopyMulti = %d, %v; want three *DestErrors", n, err)
+			}
+			if n >= int64(len(data)) {
+				t.Errorf("count %d: the copy went on with every destination failed", n)
+			}
+			testutil.Equal(t, data[:len(b.Bytes())], b.Bytes())
+		})
+	}
+}
+
+// TestCopyMultiSourceFails resets a TCP source mid-way: the error is the one
+// io.Copy over an io.MultiWriter reports, no *DestError, and every
+// destination has exactly the returned count of bytes.
+func TestCopyMultiSourceFails(t *testing.T) {
+	for _, c := range []*splice.Copier{{}, {DisableSplice: true}} {
+		t.Run(fmt.Sprintf("disable=%v", c.DisableSplice), func(t *testing.T) {
+			shapes := map[string]string{}
+			for _, impl := range []string{"io", "splice"} {
+				data := testutil.Data(1<<20, 8)
+				conn, peer := testutil.TCPPair(t)
+				go func() {
+					peer.Write(data)
+					time.Sleep(50 * time.Millisecond)
+					peer.SetLinger(0)
+					peer.Close()
+				}()
+				var sinks []*testutil.Sink
+				var ws []io.Writer
+				for _, k := range []testutil.Kind{testutil.File, testutil.OSPipe, testutil.Buffer} {
+					s := testutil.OpenSink(t, k)
+					sinks = append(sinks, s)
+					ws = append(ws, s.W)
+				}
+				var n int64
+				var err error
+				if impl == "io" {
+					n, err = ioMulti(conn, ws...)
+				} else {
+					n, err = c.CopyMulti(conn, ws...)
+				}
+				if !errors.Is(err, syscall.ECONNRESET) {
+					t.Fatalf("%s: %d, %v; want ECONNRESET", impl, n, err)
+				}
+				var de *splice.DestError
+				if errors.As(err, &de) {
+					t.Errorf("%s: a source failure as a *DestError: %v", impl, err)
+				}
+				for _, s := range sinks {
+					testutil.Equal(t, data[:n], s.Bytes())
+				}
+				shapes[impl] = errShapeOf(err).summary()
+			}
+			if shapes["io"] != shapes["splice"] {
+				t.Errorf("error\n%s\nwant, as io.Copy over io.MultiWriter,\n%s", shapes["splice"], shapes["io"])
+			}
+		})
+	}
+}
+
+// TestCopyMultiRefused makes the kernel refuse tee(2) (the first call is the
+// check before any byte moves; later ones refuse mid-way) or splice into the
+// engine's pipe: every byte still reaches every destination, by read and
+// write from where the kernel stopped.
+func TestCopyMultiRefused(t *testing.T) {
+	for _, tc := range []struct {
+		stage string
+		nth   int
+		errno syscall.Errno
+	}{
+		{"tee", 1, syscall.EPERM}, {"tee", 1, syscall.ENOSYS},
+		{"tee", 2, syscall.EINVAL}, {"tee", 3, syscall.EINVAL}, {"tee", 7, syscall.EPERM},
+		{"in", 1, syscall.EINVAL}, {"in", 2, syscall.EOPNOTSUPP},
+		{"out", 1, syscall.EINVAL}, {"out", 3, syscall.EINVAL},
+	} {
+		for _, sk := range []testutil.Kind{testutil.File, testutil.OSPipe, testutil.TCP} {
+			dks := []testutil.Kind{testutil.OSPipe, testutil.File, testutil.Pipe, testutil.TCP, testutil.Writer}
+			t.Run(fmt.Sprintf("%s#%d=%v/%v", tc.stage, tc.nth, tc.errno, sk), func(t *testing.T) {
+				data := testutil.Data(3<<20+7, 11)
+				last, stop := splice.WatchMultiPaths()
+				defer stop()
+				restore := splice.InjectErrno(tc.stage, tc.nth, tc.errno)
+				got := observeMulti(t, splice.CopyMulti, sk, dks, data)
+				restore()
+				// Refused before any byte moved, the copy loops; else
+				// the kernel path ran up to the refusal.
+				if paths := last(); (paths == nil) != (tc.stage == "tee" && tc.nth == 1) {
+					t.Errorf("kernel paths %q after the refusal", paths)
+				}
+				if got.N != int64(len(data)) || got.Err != nil {
+					t.Fatalf("CopyMulti = %d, %v; want %d, nil", got.N, got.Err, len(data))
+				}
+				for i, b := range got.Bytes {
+					if b != digest(data) {
+						t.Errorf("destination %d (%v) got %s; want %s", i, dks[i], b, digest(data))
+					}
+				}
+			})
+		}
+	}
+}
