@@ -145,12 +145,13 @@ func OpenSink(t testing.TB, k Kind) *Sink {
 	default:
 		t.Fatalf("testutil: %q is not a sink kind", k)
 	}
+	// A finished test keeps its cleanups until its parent ends: this one
+	// lets go of the sink once it has run, so that hundreds of parallel
+	// subtests do not keep every sink's bytes.
+	held := s
 	t.Cleanup(func() {
-		s.Bytes()
-		// A finished test keeps its cleanups (and what they reach) until
-		// its parent ends: hundreds of parallel subtests would keep every
-		// sink's bytes.
-		s.got, s.finish, s.W = nil, nil, nil
+		held.Bytes()
+		held = nil
 	})
 	return s
 }
@@ -186,8 +187,8 @@ func (s *Sink) drain(r io.Reader, closeWrite, abort, closeAll func()) {
 // closes the write side the harness owns (W itself for File, pipe and socket
 // kinds; the test must not write to it afterwards), waits for the draining
 // goroutine, and re-reads File sinks from disk. Later calls return the same
-// bytes, until t's cleanups have run. The result is never nil, except for
-// kinds that Discard, for which it is always nil.
+// bytes. The result is never nil, except for kinds that Discard, for which it
+// is always nil.
 func (s *Sink) Bytes() []byte {
 	s.once.Do(func() {
 		s.got, s.err = s.finish()

@@ -69,9 +69,6 @@ func OpenSource(t testing.TB, k Kind, data []byte) *Source {
 		t.Skipf("testutil: %v endpoints are unavailable on %s", k, runtime.GOOS)
 	}
 	s := &Source{Kind: k, t: t}
-	// Last of its cleanups: a finished test keeps them (and what they
-	// reach) until its parent ends, so they must not keep the data.
-	t.Cleanup(func() { s.R, s.rest, s.Extra = nil, nil, nil })
 	if k.Limited() {
 		s.Extra = Data(extraLen, extraSeed)
 	}
@@ -169,10 +166,13 @@ func OpenSource(t testing.TB, k Kind, data []byte) *Source {
 func (s *Source) start(feed func() error, abort func()) {
 	g := goTask(feed)
 	s.feed = g
-	s.t.Cleanup(func() {
+	// Not s: a finished test keeps its cleanups until its parent ends, and
+	// s may hold the data.
+	t, kind := s.t, s.Kind
+	t.Cleanup(func() {
 		abort()
 		if !g.wait(cleanupTimeout) {
-			s.t.Errorf("testutil: %v source: feeding goroutine still running %v after its endpoints were closed", s.Kind, cleanupTimeout)
+			t.Errorf("testutil: %v source: feeding goroutine still running %v after its endpoints were closed", kind, cleanupTimeout)
 		}
 	})
 }
