@@ -45,6 +45,13 @@
 // adds progress reports, hands back every byte a failing destination did not
 // take, and sizes or disables the pipe.
 //
+// CopyMulti is io.Copy into an io.MultiWriter without the copies: on Linux it
+// tees one stream into every destination (a pipe directly, any other fd
+// through a pipe of its own), so that a stream saved to disk while it is sent
+// on, or a feed fanned out to several consumers, never enters the program. The
+// destinations move in lockstep, a failing one is named by a DestError, and
+// with Copier.DropFailed the others go on without it.
+//
 // Splice, Tee and Vmsplice are thin wrappers over the system calls on raw fds,
 // with EINTR retried and errors wrapped as *os.SyscallError. Pipe is a kernel pipe
 // as a Go type: both ends are registered with Go's poller, so its reads, writes,
@@ -54,5 +61,6 @@
 // read and write where the kernel refuses. MaxPipeSize and Pipe.SetSize size pipes.
 //
 // On systems other than Linux, Splice, Tee and Vmsplice return errors matching
-// errors.ErrUnsupported, and Pipe is an os.Pipe that moves bytes by read and write.
+// errors.ErrUnsupported, Pipe is an os.Pipe that moves bytes by read and write,
+// and CopyMulti loops over a pooled buffer with the same accounting and errors.
 package splice

@@ -9,8 +9,8 @@ import (
 	"github.com/splicekit/splice/internal/testutil"
 )
 
-// TestCopyMatrixUnderSeccomp runs the copy matrix and the Pipe matrices in a
-// child process under a real seccomp filter that makes splice, tee, vmsplice,
+// TestCopyMatrixUnderSeccomp runs the copy matrix, the Pipe matrices and the
+// CopyMulti matrices (bytes, and failing destinations) in a child process under a real seccomp filter that makes splice, tee, vmsplice,
 // sendfile and copy_file_range fail, on every thread, as hardened profiles
 // (EPERM) and gVisor-like sandboxes (ENOSYS) do. Copy must fall back without
 // losing a byte: every pair delivers everything, as a read/write copy does,

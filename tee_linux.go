@@ -308,51 +308,50 @@ func (t *teeCopy) take() (k int64, first int, srcErr error) {
 	}
 	for {
 		first = -1
-		var pm *pump
+		direct := false
+		var r pumped
 		if t.p0 != nil {
-			pm = t.p0.in
+			pm := t.p0.in
 			pm.remain = min(limit, int64(t.p0.size))
+			r = run(pm, false)
 		} else {
-			var direct bool
 			if first, direct = t.first(); first < 0 {
 				return -1, -1, nil
 			}
 			d := &t.dsts[first]
+			dst := d.p.in.dst
 			if direct {
-				pm = getPump(t.s, d.e, opTee, limit)
-			} else {
-				pm = getPump(t.s, d.p.in.dst, opTee, limit)
+				dst = d.e
 			}
+			pm := getPump(t.s, dst, opTee, limit)
 			pm.once = true
-			defer putPump(pm)
+			r = run(pm, true)
 		}
-		pm.run()
-		k = pm.written
-		flt := pm.fault()
+		k = r.n
 		switch {
-		case k == 0 && pm.refused() && !pm.dst.engine && first >= 0:
+		case k == 0 && r.refused && direct:
 			// The kernel will not tee into that pipe: it goes through
 			// its own.
 			t.dsts[first].direct, t.dsts[first].psize = false, 0
 			continue
-		case k == 0 && pm.refused():
+		case k == 0 && r.refused:
 			t.rest = true
 			return 0, -1, nil
-		case flt != nil && first >= 0 && flt.dst && !pm.dst.engine:
-			t.dstFail(first, flt) // tee into a pipe it fails: the chunk is still there
+		case r.f != nil && direct && r.f.dst:
+			t.dstFail(first, r.f) // tee into a pipe it fails: the chunk is still there
 			if t.f.done() {
 				return 0, -1, nil
 			}
 			continue
-		case flt != nil:
-			flt.dst = false // the engine's pipes never fail: src did
-			srcErr = flt.asLoop(&t.s, &t.s)
+		case r.f != nil:
+			r.f.dst = false // the engine's pipes never fail: src did
+			srcErr = r.f.asLoop(&t.s, &t.s)
 		}
 		if first >= 0 {
-			if d := &t.dsts[first]; pm.dst.engine {
-				d.held = k
-			} else {
+			if d := &t.dsts[first]; direct {
 				d.got = k
+			} else {
+				d.held = k
 			}
 		}
 		if k == 0 {
@@ -398,28 +397,24 @@ func (t *teeCopy) secure(i int, k int64) {
 	if d.direct {
 		pm := getPump(t.sp, d.e, opTee, k)
 		pm.once, pm.try = true, true
-		pm.run()
-		d.got = pm.written
-		flt, refused := pm.fault(), pm.refused()
-		putPump(pm)
+		r := run(pm, true)
+		d.got = r.n
 		switch {
 		case d.got == k:
 			return
-		case refused:
+		case r.refused:
 			d.direct, d.psize = false, 0
-		case flt != nil && flt.poll == nil || flt != nil && flt.dst:
-			flt.dst = true
-			t.dstFail(i, flt)
+		case r.f != nil && (r.f.poll == nil || r.f.dst):
+			t.dstFail(i, r.f)
 			return
 		}
 	}
 	for a := d.got; ; {
 		pm := getPump(t.sp, d.p.in.dst, opTee, k)
 		pm.once = true
-		pm.run()
-		g, flt, refused := pm.written, pm.fault(), pm.refused()
-		putPump(pm)
-		if g == 0 && refused {
+		r := run(pm, true)
+		g, flt := r.n, r.f
+		if g == 0 && r.refused {
 			// The kernel will not tee: the consumer's read hands this
 			// destination the chunk, and the copy goes on by read and
 			// write.
@@ -464,48 +459,47 @@ func (t *teeCopy) consume(k int64) int64 {
 		readers = readers || t.dsts[i].unsecured
 	}
 	if alive && !d.user && !readers {
-		var pm *pump
-		if t.p0 != nil {
-			pm = t.p0.out
-			pm.dst = d.e
-			defer func() { pm.dst = endpoint{} }()
-		} else {
-			pm = getPump(t.s, d.e, opSplice, 0)
-			defer putPump(pm)
-		}
-		if pm.once = k < 0; k < 0 {
-			pm.remain = maxChunk
+		remain := k
+		if k < 0 {
+			remain = maxChunk
 			if t.remain >= 0 {
-				pm.remain = t.remain
+				remain = t.remain
 			}
-		} else {
-			pm.remain = k
 		}
-		pm.run()
-		d.got = pm.written
+		var r pumped
+		if t.p0 != nil {
+			pm := t.p0.out
+			pm.dst, pm.remain, pm.once = d.e, remain, k < 0
+			r = run(pm, false)
+			pm.dst = endpoint{}
+		} else {
+			pm := getPump(t.s, d.e, opSplice, remain)
+			pm.once = k < 0
+			r = run(pm, true)
+		}
+		d.got = r.n
 		if k < 0 {
 			k = d.got
 		}
-		flt := pm.fault()
 		switch {
 		case d.got == k && k > 0:
 			return k
-		case k == 0 && pm.refused():
+		case k == 0 && r.refused:
 			t.rest = true
 			return 0
 		case k == 0:
-			if flt != nil {
-				t.f.srcFailed(t.src, flt.asLoop(&t.s, &d.e))
+			if r.f != nil {
+				t.f.srcFailed(t.src, r.f.asLoop(&t.s, &d.e))
 			}
 			return 0
-		case pm.refused():
+		case r.refused:
 			d.user = true // the rest by read and Write
-		case flt != nil && !flt.dst:
-			t.f.srcFailed(t.src, flt.asLoop(&t.s, &d.e))
+		case r.f != nil && !r.f.dst:
+			t.f.srcFailed(t.src, r.f.asLoop(&t.s, &d.e))
 			t.f.stop = true
 			return d.got
 		default:
-			t.dstFail(t.last, flt)
+			t.dstFail(t.last, r.f)
 			alive = false
 		}
 	}
@@ -713,4 +707,21 @@ func (t *teeCopy) paths() []string {
 		}
 	}
 	return out
+}
+
+// pumped is how a pump's run ended.
+type pumped struct {
+	n       int64
+	f       *fault
+	refused bool
+}
+
+// run runs pm and returns how it ended; pooled pumps go back to the pool.
+func run(pm *pump, pooled bool) pumped {
+	pm.run()
+	r := pumped{n: pm.written, f: pm.fault(), refused: pm.refused()}
+	if pooled {
+		putPump(pm)
+	}
+	return r
 }
