@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/splicekit/splice"
 	"github.com/splicekit/splice/internal/testutil"
@@ -77,4 +81,107 @@ func TestCopyMultiPaths(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestCopyMultiShortTee gives CopyMulti destination pipes far smaller than
+// its chunks (one page, drained slowly, so that a tee into them comes short
+// or finds them full) beside ordinary ones: the tee is completed through the
+// destination's own pipe, and every destination gets every byte in order.
+func TestCopyMultiShortTee(t *testing.T) {
+	for _, sk := range []testutil.Kind{testutil.File, testutil.OSPipe, testutil.TCP} {
+		t.Run(sk.String(), func(t *testing.T) { // not parallel: the path hook is global
+			data := testutil.Data(3<<20+11, 21)
+			src := testutil.OpenSource(t, sk, data)
+			small, slow := testutil.OSPipePair(t)
+			rc, err := slow.SyscallConn()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var size int
+			rc.Control(func(fd uintptr) { size, err = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 4096) })
+			if err != nil || size != 4096 {
+				t.Skipf("F_SETPIPE_SZ 4096: %d, %v", size, err)
+			}
+			got := make(chan []byte, 1)
+			go func() {
+				var b []byte
+				buf := make([]byte, 3000) // less than a page: the pipe stays full
+				for {
+					n, err := small.Read(buf)
+					b = append(b, buf[:n]...)
+					if err != nil {
+						got <- b
+						return
+					}
+				}
+			}()
+			other := testutil.OpenSink(t, testutil.OSPipe)
+			file := testutil.OpenSink(t, testutil.File)
+			last, stop := splice.WatchMultiPaths()
+			defer stop()
+			n, err := splice.CopyMulti(src.R, slow, other.W, file.W)
+			slow.Close()
+			if n != int64(len(data)) || err != nil {
+				t.Fatalf("CopyMulti = %d, %v", n, err)
+			}
+			if paths := last(); !slices.Equal(paths, []string{"tee", "tee", "splice"}) {
+				t.Errorf("paths %q", paths)
+			}
+			testutil.Equal(t, data, <-got)
+			testutil.Equal(t, data, other.Bytes())
+			testutil.Equal(t, data, file.Bytes())
+		})
+	}
+}
+
+// TestCopyMultiBackPressure copies from a pipe that a writer fills as fast as
+// it can into a fast file and a slow reader's pipe: the writer can never get
+// further ahead of the slow reader than the pipes hold (the source pipe, the
+// engine's, the destination's), so the copy holds no growing buffer.
+func TestCopyMultiBackPressure(t *testing.T) {
+	const total = 24 << 20
+	srcR, srcW := testutil.OSPipePair(t)
+	slowR, slowW := testutil.OSPipePair(t)
+	file := testutil.OpenSink(t, testutil.File)
+	var written, read atomic.Int64
+	var ahead atomic.Int64 // the most the writer was ahead of the slow reader
+	data := testutil.Data(1<<20, 5)
+	go func() {
+		for i := 0; i < total/len(data); i++ {
+			n, err := srcW.Write(data)
+			written.Add(int64(n))
+			if d := written.Load() - read.Load(); d > ahead.Load() {
+				ahead.Store(d)
+			}
+			if err != nil {
+				break
+			}
+		}
+		srcW.Close()
+	}()
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 256<<10)
+		for {
+			n, err := slowR.Read(buf)
+			read.Add(int64(n))
+			if err != nil {
+				done <- err
+				return
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	n, err := splice.CopyMulti(srcR, file.W, slowW)
+	slowW.Close()
+	<-done
+	if n != total || err != nil {
+		t.Fatalf("CopyMulti = %d, %v; want %d, nil", n, err, total)
+	}
+	// Pipes of 64 KiB (the source, the slow one) and the engine's own of
+	// 1 MiB, plus the writer's last 1 MiB write: well under 4 MiB.
+	if a := ahead.Load(); a > 4<<20 {
+		t.Errorf("the writer got %d bytes ahead of the slow destination", a)
+	}
+	t.Logf("the writer was at most %d bytes ahead of the slow destination", ahead.Load())
 }
