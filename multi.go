@@ -40,7 +40,8 @@ func (e *DestError) Unwrap() error { return e.Err }
 // destination takes the source pipe's own pages. A destination that is no
 // file descriptor (or refuses splice) gets its copy read out of such a pipe
 // and written to it. Everything else (src no file descriptor, no destination
-// one, DisableSplice, other systems) runs a loop over a pooled buffer, as
+// one, an *io.LimitedReader with less than 8 KiB to give, DisableSplice, other
+// systems) runs a loop over a pooled buffer, as
 // io.Copy does over an io.MultiWriter, with src's WriterTo where it has one of
 // another package's.
 //

@@ -56,7 +56,7 @@ import (
 func BenchmarkCopyMulti(b *testing.B) {
 	for _, dsts := range multiBenchDsts {
 		b.Run("dsts="+dsts.name, func(b *testing.B) {
-			for _, size := range []int64{64 << 10, 1 << 20, 64 << 20} {
+			for _, size := range []int64{4 << 10, 64 << 10, 1 << 20, 64 << 20} {
 				b.Run("size="+sizeName(size), func(b *testing.B) {
 					if size > 1<<20 && testing.Short() {
 						b.Skip("big; not with -short")

@@ -81,6 +81,21 @@ func TestCopyMultiPaths(t *testing.T) {
 			})
 		}
 	}
+	// A LimitedReader with less than 8 KiB to give loops.
+	for _, sk := range []testutil.Kind{testutil.LimitedFile, testutil.LimitedOSPipe, testutil.LimitedTCP} {
+		t.Run(fmt.Sprintf("%v-small", sk), func(t *testing.T) {
+			data := testutil.Data(8<<10-1, 1)
+			src := testutil.OpenSource(t, sk, data)
+			a, b := testutil.OpenSink(t, testutil.OSPipe), testutil.OpenSink(t, testutil.File)
+			last()
+			if n, err := splice.CopyMulti(src.R, a.W, b.W); n != int64(len(data)) || err != nil {
+				t.Fatalf("CopyMulti = %d, %v", n, err)
+			}
+			if got := last(); got != nil {
+				t.Errorf("paths %q; want the loop", got)
+			}
+		})
+	}
 }
 
 // TestCopyMultiShortTee gives CopyMulti destination pipes far smaller than

@@ -124,6 +124,11 @@ func (c *Copier) kernelMulti(f *fanout, src io.Reader) (n int64, handled bool, e
 	if lr != nil {
 		t.remain = max(lr.N, 0)
 	}
+	if t.remain >= 0 && t.remain < smallChunk {
+		// Known to be small: one read and a write each cost less than
+		// setting up the pipes (as for Copy's throughPipe).
+		return 0, false, nil
+	}
 	var ok bool
 	if t.s, ok = endpointOf(inner, false); !ok || t.s.probe() != nil || !t.s.spliceable(false) {
 		return 0, false, nil
