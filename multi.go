@@ -157,8 +157,11 @@ func (f *fanout) err() error {
 // srcFailed records how src failed, shaped as io.Copy over an io.MultiWriter
 // reports it: a *net.TCPConn's WriteTo wraps its Read's error.
 func (f *fanout) srcFailed(src io.Reader, err error) {
-	if c, ok := src.(*net.TCPConn); ok && err != nil {
+	switch c := src.(type) {
+	case *net.TCPConn:
 		err = tcpOpErr("writeto", c, err)
+	case *Pipe:
+		err = c.closing("read", c.r, err) // as c.Read reports it
 	}
 	f.srcErr = err
 }
@@ -176,7 +179,7 @@ func (f *fanout) loop(src io.Reader, base int64) (int64, error) {
 		defer rw.PutBuffer(buf)
 		_, _, err = rw.Hooks{}.Loop(mw, src, buf[:], -1, base)
 	}
-	if err != nil && err != errMultiStop {
+	if err != nil && !errors.Is(err, errMultiStop) {
 		f.srcFailed(src, err)
 	}
 	return f.total, f.err()

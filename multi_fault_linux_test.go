@@ -320,3 +320,152 @@ func TestCopyMultiRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyMultiSrcDeadlineMidChunk sets a read deadline on a source pipe that
+// fires while a slow destination still takes a chunk already handed to the
+// others: the deadline bounds waiting for src, and there is none once the
+// chunk is in the pipe, so every destination ends at the returned count.
+func TestCopyMultiSrcDeadlineMidChunk(t *testing.T) {
+	t.Parallel()
+	data := testutil.Data(4<<20, 1)
+	sr, sw := testutil.OSPipePair(t)
+	go func() { sw.Write(data) }()
+	sr.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	file := testutil.OpenSink(t, testutil.File)
+	pr, pw := testutil.OSPipePair(t)
+	got := make(chan []byte, 1)
+	go func() { // a slow consumer
+		var b []byte
+		buf := make([]byte, 4096)
+		for {
+			n, err := pr.Read(buf)
+			b = append(b, buf[:n]...)
+			if err != nil {
+				got <- b
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	n, err := splice.CopyMulti(sr, file.W, pw)
+	pw.Close()
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("CopyMulti = %d, %v; want the source's deadline", n, err)
+	}
+	testutil.Equal(t, data[:n], file.Bytes())
+	testutil.Equal(t, data[:n], <-got)
+}
+
+// TestCopyMultiSameDestinationThrice lists a pipe three times, from a file:
+// every chunk arrives three times in a row, whole, however the reader keeps
+// up (a short tee into it is completed before the next copy of the chunk).
+func TestCopyMultiSameDestinationThrice(t *testing.T) {
+	t.Parallel()
+	for i := 0; i < 20; i++ {
+		data := testutil.Data(3<<20, uint64(i))
+		src := testutil.OpenSource(t, testutil.File, data)
+		sink := testutil.OpenSink(t, testutil.OSPipe)
+		growPipe(t, sink.W, 1<<20)
+		if n, err := splice.CopyMulti(src.R, sink.W, sink.W, sink.W); n != int64(len(data)) || err != nil {
+			t.Fatalf("CopyMulti = %d, %v", n, err)
+		}
+		checkRepeated(t, data, sink.Bytes(), 3)
+	}
+}
+
+// hookConn is a destination whose RawConn runs hook once, before its first
+// write callback.
+type hookConn struct {
+	f    *os.File
+	once sync.Once
+	hook func()
+}
+
+func (h *hookConn) Write(p []byte) (int, error) { return h.f.Write(p) }
+func (h *hookConn) SyscallConn() (syscall.RawConn, error) {
+	rc, err := h.f.SyscallConn()
+	return hookRaw{rc, h}, err
+}
+
+type hookRaw struct {
+	syscall.RawConn
+	h *hookConn
+}
+
+func (r hookRaw) Write(fn func(uintptr) bool) error {
+	r.h.once.Do(r.h.hook)
+	return r.RawConn.Write(fn)
+}
+
+// TestCopyMultiSourceReadElsewhere empties the source pipe from elsewhere
+// mid-chunk (a destination's RawConn does it): CopyMulti fails with a clear
+// error, and neither panics nor pools a pipe holding bytes.
+func TestCopyMultiSourceReadElsewhere(t *testing.T) {
+	sr, sw := testutil.OSPipePair(t)
+	sw.Write(testutil.Data(10000, 1))
+	sw.Close()
+	_, xw := testutil.OSPipePair(t)
+	var fd int
+	rc, _ := sr.SyscallConn()
+	rc.Control(func(u uintptr) { fd = int(u) })
+	x := &hookConn{f: xw, hook: func() {
+		buf := make([]byte, 1<<16)
+		for {
+			if n, _ := syscall.Read(fd, buf); n <= 0 {
+				return
+			}
+		}
+	}}
+	f1, f2 := testutil.OpenSink(t, testutil.File), testutil.OpenSink(t, testutil.File)
+	n, err := splice.CopyMulti(sr, f1.W, f2.W, x) // x is the consumer
+	if err == nil {
+		t.Errorf("CopyMulti = %d, nil; want an error", n)
+	}
+	if pipes, bytes := splice.PooledPipeBytes(); bytes != 0 {
+		t.Errorf("the pool holds %d pipes with %d bytes", pipes, bytes)
+	}
+}
+
+// TestCopyMultiConsumerFailsPoolsNothing fails the splice out of the engine's
+// source pipe: the destination is blamed (the engine's pipe cannot fail), and
+// the pipe, which held the chunk, is not pooled dirty.
+func TestCopyMultiConsumerFailsPoolsNothing(t *testing.T) {
+	splice.DrainPipePool()
+	data := testutil.Data(3<<20, 9)
+	src := testutil.OpenSource(t, testutil.File, data)
+	file, pipe := testutil.OpenSink(t, testutil.File), testutil.OpenSink(t, testutil.OSPipe)
+	restore := splice.InjectErrno("out", 1, syscall.EIO)
+	n, err := splice.CopyMulti(src.R, file.W, pipe.W)
+	restore()
+	var de *splice.DestError
+	if !errors.As(err, &de) || !errors.Is(err, syscall.EIO) {
+		t.Errorf("CopyMulti = %d, %v; want a *DestError around EIO", n, err)
+	}
+	if pipes, bytes := splice.PooledPipeBytes(); bytes != 0 {
+		t.Errorf("the pool holds %d pipes with %d bytes", pipes, bytes)
+	}
+	testutil.Equal(t, data[:n], file.Bytes())
+	splice.DrainPipePool()
+}
+
+// TestCopyMultiPipeDestinationClosed closes a *splice.Pipe destination during
+// the copy: its DestError says os.ErrClosed, as the Pipe's own Write does.
+func TestCopyMultiPipeDestinationClosed(t *testing.T) {
+	t.Parallel()
+	for i := 0; i < 10; i++ {
+		for _, sk := range []testutil.Kind{testutil.File, testutil.OSPipe} {
+			src := testutil.OpenSource(t, sk, testutil.Data(4<<20, 6))
+			p, err := splice.NewPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := testutil.OpenSink(t, testutil.File)
+			go func() { time.Sleep(20 * time.Millisecond); p.Close() }()
+			_, err = splice.CopyMulti(src.R, p, f.W)
+			var de *splice.DestError
+			if errors.As(err, &de) && !errors.Is(de.Err, os.ErrClosed) {
+				t.Errorf("%v: DestError.Err = %v; want os.ErrClosed", sk, de.Err)
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package splice_test
 import (
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -19,8 +20,10 @@ import (
 // teed into, another fd gets a tee into an engine pipe that is spliced on, a
 // writer without an fd a tee into an engine pipe that is read and written;
 // the last destination without an fd, else the last destination, takes the
-// source pipe's bytes instead (splice, or read and write).
-func wantMultiPaths(sk testutil.Kind, dks []testutil.Kind) []string {
+// source pipe's bytes instead (splice, or read and write). A pipe is teed into
+// only if it can hold a chunk (bigPipes: the test grew them to the engine's
+// 1 MiB); else it is treated like any other fd.
+func wantMultiPaths(sk testutil.Kind, dks []testutil.Kind, bigPipes bool) []string {
 	if !sk.HasFD() {
 		return nil
 	}
@@ -43,7 +46,7 @@ func wantMultiPaths(sk testutil.Kind, dks []testutil.Kind) []string {
 			out = append(out, "splice")
 		case i == last:
 			out = append(out, "read/write")
-		case pipe:
+		case pipe && bigPipes:
 			out = append(out, "tee")
 		case k.HasFD():
 			out = append(out, "tee+splice")
@@ -64,21 +67,27 @@ func TestCopyMultiPaths(t *testing.T) {
 	defer stop()
 	for _, sk := range testutil.SourceKinds() {
 		for _, dks := range multiCombos {
-			t.Run(fmt.Sprintf("%v-%s", sk, comboName(dks)), func(t *testing.T) {
-				data := testutil.Data(200000, 1)
-				src := testutil.OpenSource(t, sk, data)
-				var ws []io.Writer
-				for _, dk := range dks {
-					ws = append(ws, testutil.OpenSink(t, dk).W)
-				}
-				last() // forget the last copy's
-				if n, err := splice.CopyMulti(src.R, ws...); n != int64(len(data)) || err != nil {
-					t.Fatalf("CopyMulti = %d, %v", n, err)
-				}
-				if got, want := last(), wantMultiPaths(sk, dks); !slices.Equal(got, want) {
-					t.Errorf("paths %q; want %q", got, want)
-				}
-			})
+			for _, big := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%v-%s/big=%v", sk, comboName(dks), big), func(t *testing.T) {
+					data := testutil.Data(200000, 1)
+					src := testutil.OpenSource(t, sk, data)
+					var ws []io.Writer
+					for _, dk := range dks {
+						w := testutil.OpenSink(t, dk).W
+						if big {
+							growPipe(t, w, 1<<20)
+						}
+						ws = append(ws, w)
+					}
+					last() // forget the last copy's
+					if n, err := splice.CopyMulti(src.R, ws...); n != int64(len(data)) || err != nil {
+						t.Fatalf("CopyMulti = %d, %v", n, err)
+					}
+					if got, want := last(), wantMultiPaths(sk, dks, big); !slices.Equal(got, want) {
+						t.Errorf("paths %q; want %q", got, want)
+					}
+				})
+			}
 		}
 	}
 	// A LimitedReader with less than 8 KiB to give loops.
@@ -98,25 +107,18 @@ func TestCopyMultiPaths(t *testing.T) {
 	}
 }
 
-// TestCopyMultiShortTee gives CopyMulti destination pipes far smaller than
-// its chunks (one page, drained slowly, so that a tee into them comes short
-// or finds them full) beside ordinary ones: the tee is completed through the
-// destination's own pipe, and every destination gets every byte in order.
+// TestCopyMultiShortTee gives CopyMulti a destination pipe that holds a chunk
+// but is drained slowly, in pieces of less than a page, so that a tee into it
+// comes short or finds it full, and one too small for a chunk: the short tee
+// is completed through the destination's own pipe, the small pipe gets its
+// copy through its own, and every destination gets every byte in order.
 func TestCopyMultiShortTee(t *testing.T) {
 	for _, sk := range []testutil.Kind{testutil.File, testutil.OSPipe, testutil.TCP} {
 		t.Run(sk.String(), func(t *testing.T) { // not parallel: the path hook is global
 			data := testutil.Data(3<<20+11, 21)
 			src := testutil.OpenSource(t, sk, data)
 			small, slow := testutil.OSPipePair(t)
-			rc, err := slow.SyscallConn()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var size int
-			rc.Control(func(fd uintptr) { size, err = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 4096) })
-			if err != nil || size != 4096 {
-				t.Skipf("F_SETPIPE_SZ 4096: %d, %v", size, err)
-			}
+			growPipe(t, slow, 1<<20)
 			got := make(chan []byte, 1)
 			go func() {
 				var b []byte
@@ -131,6 +133,7 @@ func TestCopyMultiShortTee(t *testing.T) {
 				}
 			}()
 			other := testutil.OpenSink(t, testutil.OSPipe)
+			growPipe(t, other.W, 4096) // too small for a chunk: its own pipe
 			file := testutil.OpenSink(t, testutil.File)
 			last, stop := splice.WatchMultiPaths()
 			defer stop()
@@ -139,7 +142,7 @@ func TestCopyMultiShortTee(t *testing.T) {
 			if n != int64(len(data)) || err != nil {
 				t.Fatalf("CopyMulti = %d, %v", n, err)
 			}
-			if paths := last(); !slices.Equal(paths, []string{"tee", "tee", "splice"}) {
+			if paths := last(); !slices.Equal(paths, []string{"tee", "tee+splice", "splice"}) {
 				t.Errorf("paths %q", paths)
 			}
 			testutil.Equal(t, data, <-got)
@@ -199,4 +202,32 @@ func TestCopyMultiBackPressure(t *testing.T) {
 		t.Errorf("the writer got %d bytes ahead of the slow destination", a)
 	}
 	t.Logf("the writer was at most %d bytes ahead of the slow destination", ahead.Load())
+}
+
+// growPipe sets the size of w's pipe, if w is one; it skips t if the kernel
+// grants another size.
+func growPipe(t *testing.T, w io.Writer, size int) {
+	t.Helper()
+	var f *os.File
+	switch v := w.(type) {
+	case *splice.Pipe:
+		f = v.Writer()
+	case *os.File:
+		f = v
+	default:
+		return
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { got, ferr = unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0) }); err != nil || ferr != nil {
+		return // not a pipe (a file, /dev/null)
+	}
+	rc.Control(func(fd uintptr) { got, ferr = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, size) })
+	if ferr != nil || got != size {
+		t.Skipf("F_SETPIPE_SZ %d: %d, %v", size, got, ferr)
+	}
 }

@@ -167,10 +167,14 @@ func TestCopyMultiSameDestinationTwice(t *testing.T) {
 
 // checkTwice checks that got is data with every chunk of it repeated: c1 c1
 // c2 c2 ..., for some cutting of data into chunks.
-func checkTwice(t *testing.T, data, got []byte) {
+func checkTwice(t *testing.T, data, got []byte) { t.Helper(); checkRepeated(t, data, got, 2) }
+
+// checkRepeated checks that got is data with every chunk of it repeated k
+// times in a row, for some cutting of data into chunks.
+func checkRepeated(t *testing.T, data, got []byte, k int) {
 	t.Helper()
-	if len(got) != 2*len(data) {
-		t.Fatalf("got %d bytes; want twice %d", len(got), len(data))
+	if len(got) != k*len(data) {
+		t.Fatalf("got %d bytes; want %d times %d", len(got), k, len(data))
 	}
 	for pos, at := 0, 0; pos < len(data); {
 		// The chunk is the longest run of got that continues data
@@ -179,14 +183,27 @@ func checkTwice(t *testing.T, data, got []byte) {
 		for pos+n < len(data) && got[at+n] == data[pos+n] {
 			n++
 		}
-		for n > 0 && (at+2*n > len(got) || string(got[at+n:at+2*n]) != string(data[pos:pos+n])) {
+		for n > 0 && !repeats(got[at:], data[pos:pos+n], k) {
 			n--
 		}
 		if n == 0 {
-			t.Fatalf("at output byte %d (data byte %d): no repeated chunk", at, pos)
+			t.Fatalf("at output byte %d (data byte %d): no chunk repeated %d times", at, pos, k)
 		}
-		pos, at = pos+n, at+2*n
+		pos, at = pos+n, at+k*n
 	}
+}
+
+// repeats reports whether b starts with k copies of c.
+func repeats(b, c []byte, k int) bool {
+	if len(b) < k*len(c) {
+		return false
+	}
+	for i := 0; i < k; i++ {
+		if string(b[i*len(c):(i+1)*len(c)]) != string(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // TestCopyMultiNoDestination is io.Copy(io.Discard, src).

@@ -29,9 +29,13 @@ import (
 type pump struct {
 	src, dst endpoint
 	op       pumpOp
-	once     bool  // stop after the first call that moves bytes
-	try      bool  // stop at the first EAGAIN instead of waiting
-	remain   int64 // bytes still wanted; negative: until EOF
+	once     bool // stop after the first call that moves bytes
+	try      bool // stop at the first EAGAIN instead of waiting
+	// held: src holds every byte asked for, so it is never waited for and
+	// is entered through Control, not its read callback: no read deadline
+	// (which bounds waiting) can fail the call.
+	held   bool
+	remain int64 // bytes still wanted; negative: until EOF
 
 	written int64
 	eof     bool
@@ -47,6 +51,7 @@ type pump struct {
 	onSrc   func(uintptr) bool
 	onDst   func(uintptr) bool
 	onWait  func(uintptr) bool
+	onHeld  func(uintptr)
 }
 
 type pumpOp uint8
@@ -79,6 +84,7 @@ func newPump() *pump {
 	p.onSrc = p.srcReady
 	p.onDst = p.dstReady
 	p.onWait = p.dstWritable
+	p.onHeld = func(sfd uintptr) { p.srcReady(sfd) }
 	return p
 }
 
@@ -89,7 +95,8 @@ var pumpPool = sync.Pool{New: func() any { return newPump() }}
 // after the first call; putPump returns it.
 func getPump(s, d endpoint, op pumpOp, remain int64) *pump {
 	pm := pumpPool.Get().(*pump)
-	pm.src, pm.dst, pm.op, pm.remain, pm.once, pm.try = s, d, op, remain, false, false
+	pm.src, pm.dst, pm.op, pm.remain = s, d, op, remain
+	pm.once, pm.try, pm.held = false, false, false
 	return pm
 }
 
@@ -105,9 +112,16 @@ func (p *pump) run() {
 	p.written, p.eof, p.errno, p.srcErr, p.dstErr, p.dfd = 0, false, nil, nil, nil, -1
 	for p.remain != 0 {
 		p.dstWait = false
-		if p.src.engine {
+		var err error
+		switch {
+		case p.src.engine:
 			p.srcReady(uintptr(p.src.fd))
-		} else if err := p.src.rawIO(false, p.onSrc); err != nil && p.srcErr == nil {
+		case p.held:
+			err = p.src.anyControl(p.onHeld)
+		default:
+			err = p.src.rawIO(false, p.onSrc)
+		}
+		if err != nil && p.srcErr == nil {
 			p.srcErr = err
 		}
 		if !p.dstWait || p.srcErr != nil {
@@ -204,7 +218,7 @@ func (p *pump) dstReady(dfd uintptr) bool {
 			return true
 		}
 		// EAGAIN: find out which side is not ready.
-		srcOK, dstOK := p.src.alwaysReady(), p.dst.alwaysReady()
+		srcOK, dstOK := p.src.alwaysReady() || p.held, p.dst.alwaysReady()
 		if !srcOK && !dstOK {
 			p.pfds = [2]unix.PollFd{
 				{Fd: int32(p.sfd), Events: unix.POLLIN},

@@ -1,6 +1,7 @@
 package splice
 
 import (
+	"errors"
 	"io"
 	"os"
 
@@ -113,6 +114,7 @@ type teeCopy struct {
 	null   int  // /dev/null, to drop bytes from a pipe; -1 if none
 	p0Bad  bool // p0 was resized or may hold bytes
 	rest   bool // the kernel refused a source call: read and write the rest
+	chunk  int  // the most a chunk holds: p0's size, else the smallest own pipe's
 }
 
 // kernelMulti runs CopyMulti through the kernel where src and at least one
@@ -164,6 +166,7 @@ func (c *Copier) kernelMulti(f *fanout, src io.Reader) (n int64, handled bool, e
 	clean := false
 	defer func() { t.release(clean) }()
 	if !t.pipes() {
+		clean = true // all empty
 		return 0, false, nil
 	}
 	for !t.rest && t.remain != 0 && !f.done() && t.round() {
@@ -215,8 +218,17 @@ func (t *teeCopy) pipes() bool {
 		}
 		t.sp = t.p0.out.src
 		t.p0.in.src = t.s
+		t.chunk = t.p0.size
 	} else {
 		t.sp = t.s
+		t.chunk = min
+	}
+	for i := range t.dsts {
+		if d := &t.dsts[i]; d.direct && d.psize < t.chunk {
+			// A pipe that cannot hold a chunk would take every tee
+			// short: through its own pipe.
+			d.direct = false
+		}
 	}
 	if min > 0 {
 		// tee(2) of nothing returns before it looks at its fds: only a
@@ -386,7 +398,7 @@ func (t *teeCopy) first() (i int, direct bool) {
 	}
 	for j := range t.dsts {
 		d := &t.dsts[j]
-		if j != t.last && !t.f.dead[j] && d.direct && d.psize > 0 && d.psize <= size {
+		if j != t.last && !t.f.dead[j] && d.direct && d.psize == size {
 			return j, true
 		}
 	}
@@ -401,7 +413,7 @@ func (t *teeCopy) secure(i int, k int64) {
 	d := &t.dsts[i]
 	if d.direct {
 		pm := getPump(t.sp, d.e, opTee, k)
-		pm.once, pm.try = true, true
+		pm.once, pm.try, pm.held = true, true, true
 		r := run(pm, true)
 		d.got = r.n
 		switch {
@@ -416,7 +428,7 @@ func (t *teeCopy) secure(i int, k int64) {
 	}
 	for a := d.got; ; {
 		pm := getPump(t.sp, d.p.in.dst, opTee, k)
-		pm.once = true
+		pm.once, pm.held = true, true
 		r := run(pm, true)
 		g, flt := r.n, r.f
 		if g == 0 && r.refused {
@@ -430,11 +442,12 @@ func (t *teeCopy) secure(i int, k int64) {
 			// A source pipe that another reader drains, or a kernel that
 			// tees fewer bytes into an empty pipe than it holds.
 			t.dsts[i].dirty = true
-			if flt == nil {
-				flt = &fault{call: "tee", errno: unix.EIO}
+			err := errSourceDrained
+			if flt != nil {
+				flt.dst = false
+				err = flt.asLoop(&t.s, &t.s)
 			}
-			flt.dst = false
-			t.f.srcFailed(t.src, flt.asLoop(&t.s, &t.s))
+			t.f.srcFailed(t.src, err)
 			t.f.stop = true
 			return
 		}
@@ -442,7 +455,14 @@ func (t *teeCopy) secure(i int, k int64) {
 			d.dirty = true
 		}
 		d.held = g - a
+		if g == k && a == 0 {
+			return // delivered after the consumer's part
+		}
 		if g == k {
+			// Its pipe has the chunk's first a bytes: the rest goes now,
+			// so that its copy of the chunk is whole before any other
+			// destination's (the same pipe may be listed twice).
+			t.deliver(i)
 			return
 		}
 		if t.deliver(i); t.f.dead[i] {
@@ -477,14 +497,23 @@ func (t *teeCopy) consume(k int64) int64 {
 			pm.dst, pm.remain, pm.once = d.e, remain, k < 0
 			r = run(pm, false)
 			pm.dst = endpoint{}
+			if r.f != nil {
+				r.f.dst = true // the engine's pipe never fails
+			}
 		} else {
 			pm := getPump(t.s, d.e, opSplice, remain)
-			pm.once = k < 0
+			pm.once, pm.held = k < 0, k >= 0
 			r = run(pm, true)
 		}
 		d.got = r.n
 		if k < 0 {
 			k = d.got
+		}
+		if r.f == nil && !r.refused && d.got < k {
+			// EOF with bytes of the chunk missing.
+			t.f.srcFailed(t.src, errSourceDrained)
+			t.f.stop = true
+			return d.got
 		}
 		switch {
 		case d.got == k && k > 0:
@@ -523,7 +552,7 @@ func (t *teeCopy) consume(k int64) int64 {
 		} else if t.remain >= 0 {
 			m = min(m, t.remain)
 		}
-		data, err := t.readSource(buf[:m])
+		data, err := t.readSource(buf[:m], k >= 0)
 		if k < 0 {
 			k = int64(len(data))
 		}
@@ -548,14 +577,37 @@ func (t *teeCopy) consume(k int64) int64 {
 	return k
 }
 
-// readSource reads up to len(buf) bytes of the chunk out of the source pipe.
-func (t *teeCopy) readSource(buf []byte) ([]byte, error) {
-	if t.p0 != nil {
+// readSource reads up to len(buf) bytes of the chunk out of the source pipe;
+// with held, the pipe holds them all (else it waits for them, as src.Read).
+func (t *teeCopy) readSource(buf []byte, held bool) ([]byte, error) {
+	switch {
+	case t.p0 != nil:
 		return t.p0.readFull(buf)
+	case !held:
+		n, err := t.inner.Read(buf)
+		return buf[:n], err
 	}
-	n, err := t.inner.Read(buf)
-	return buf[:n], err
+	// Through the fd, so that no read deadline, which applies to waiting
+	// and there is nothing to wait for, can fail it (as Pipe.consume).
+	var n int
+	var rerr error
+	if err := t.s.anyControl(func(fd uintptr) {
+		n, rerr = ignoringEINTR(func() (int, error) { return unix.Read(int(fd), buf) })
+	}); err != nil {
+		return nil, t.s.pollErr("read", err)
+	}
+	switch {
+	case rerr == unix.EAGAIN || rerr == nil && n == 0:
+		return nil, errSourceDrained
+	case rerr != nil:
+		return nil, t.s.syscallErr("read", "read", rerr)
+	}
+	return buf[:n], nil
 }
+
+// errSourceDrained is the error of a CopyMulti whose source pipe another
+// reader emptied of bytes that some destinations had already been given.
+var errSourceDrained = errors.New("splice: CopyMulti's source pipe was read from elsewhere during the copy")
 
 // dropSource drops n bytes from the front of the source pipe, which every
 // live destination has.
@@ -571,12 +623,10 @@ func (t *teeCopy) dropSource(n int64) {
 	}
 	buf := t.buffer()
 	for n > 0 {
-		m, err := t.inner.Read(buf[:min(int64(len(buf)), n)])
-		n -= int64(m)
+		data, err := t.readSource(buf[:min(int64(len(buf)), n)], true)
+		n -= int64(len(data))
 		if err != nil {
-			if err != io.EOF {
-				t.f.srcFailed(t.src, err)
-			}
+			t.f.srcFailed(t.src, err)
 			t.f.stop = true
 			return
 		}
@@ -633,7 +683,11 @@ func (t *teeCopy) dstFail(i int, f *fault) {
 		d.dirty = true
 	}
 	f.dst = true
-	t.f.fail(i, d.got, f.asLoop(&t.s, &d.e))
+	err := f.asLoop(&t.s, &d.e)
+	if p, ok := d.w.(*Pipe); ok {
+		err = p.closing("write", p.w, err) // as p.Write reports it
+	}
+	t.f.fail(i, d.got, err)
 }
 
 // newConsumer hands the consumer's part to another live destination, after
