@@ -43,6 +43,10 @@ var failingDests = map[string]func(t *testing.T, off int) failingDest{
 	// A TCP socket whose peer reads off bytes and resets the connection.
 	"tcp-reset": func(t *testing.T, off int) failingDest {
 		a, b := testutil.TCPPair(t)
+		// Buffers too small for the rest of the copy: it cannot end
+		// before the reset.
+		a.SetWriteBuffer(64 << 10)
+		b.SetReadBuffer(64 << 10)
 		return failingDest{w: a, got: readThenDo(t, b, off, func() { b.SetLinger(0); b.Close() }),
 			is: []error{syscall.ECONNRESET, syscall.EPIPE}}
 	},

@@ -313,3 +313,20 @@ func (p *pump) refused() bool {
 	}
 	return false
 }
+
+// pumped is how a pump's run ended.
+type pumped struct {
+	n       int64
+	f       *fault
+	refused bool
+}
+
+// run runs pm and returns how it ended; pooled pumps go back to the pool.
+func run(pm *pump, pooled bool) pumped {
+	pm.run()
+	r := pumped{n: pm.written, f: pm.fault(), refused: pm.refused()}
+	if pooled {
+		putPump(pm)
+	}
+	return r
+}
