@@ -68,6 +68,10 @@ func (e *DestError) Unwrap() error { return e.Err }
 // the returned count so far. An *io.LimitedReader around src is honoured and
 // its N updated, as by Copy.
 //
+// src must not be read or closed by anyone else during the copy: if it is,
+// CopyMulti fails with src's error, and the destinations may differ by the
+// chunk in hand (at most a pipe's worth).
+//
 // The same destination given twice gets the bytes twice, chunk after chunk,
 // as from io.MultiWriter; with no destination CopyMulti is
 // Copy(io.Discard, src). A nil destination fails as its index, before any
@@ -132,7 +136,7 @@ func (f *fanout) advance(n int64) {
 			f.written[i] += n
 		}
 	}
-	if n > 0 && f.alive > 0 && f.c.Progress != nil {
+	if n > 0 && f.c.Progress != nil {
 		f.c.Progress(f.total)
 	}
 }

@@ -473,3 +473,110 @@ func TestCopyMultiPipeDestinationClosed(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyMultiSourceDrainedWriterOpen empties the source pipe from elsewhere
+// mid-chunk while its writer stays open: CopyMulti fails, and does not spin.
+func TestCopyMultiSourceDrainedWriterOpen(t *testing.T) {
+	sr, sw := testutil.OSPipePair(t)
+	sw.Write(testutil.Data(10000, 1)) // sw stays open
+	xr, xw := testutil.OSPipePair(t)
+	go io.Copy(io.Discard, xr)
+	var fd int
+	rc, _ := sr.SyscallConn()
+	rc.Control(func(u uintptr) { fd = int(u) })
+	x := &hookConn{f: xw, hook: func() {
+		buf := make([]byte, 1<<16)
+		for {
+			if n, _ := syscall.Read(fd, buf); n <= 0 {
+				return
+			}
+		}
+	}}
+	f1, f2 := testutil.OpenSink(t, testutil.File), testutil.OpenSink(t, testutil.File)
+	done := make(chan error, 1)
+	go func() {
+		_, err := splice.CopyMulti(sr, f1.W, f2.W, x)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("CopyMulti = nil; want an error")
+		}
+	case <-time.After(5 * time.Second):
+		sw.Close()
+		<-done
+		t.Errorf("CopyMulti did not return within 5 s")
+	}
+}
+
+// TestCopyMultiSingleDestinationFails fails the only destination of a copy
+// from a pipe: a *DestError, as from the loop.
+func TestCopyMultiSingleDestinationFails(t *testing.T) {
+	for _, name := range []string{"pipe-reader-gone", "tcp-reset", "tcp-deadline"} {
+		for _, disable := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/disable=%v", name, disable), func(t *testing.T) {
+				t.Parallel()
+				src := testutil.OpenSource(t, testutil.OSPipe, testutil.Data(4<<20, 1))
+				fd := failingDests[name](t, 100000)
+				n, err := (&splice.Copier{DisableSplice: disable}).CopyMulti(src.R, fd.w)
+				var de *splice.DestError
+				if !errors.As(err, &de) || de.Index != 0 || de.Written > n {
+					t.Errorf("CopyMulti = %d, %v; want a *DestError for index 0 with Written <= %d", n, err, n)
+				}
+			})
+		}
+	}
+}
+
+// TestCopyMultiOwnTeeFails fails the tee into a destination's own pipe (from
+// the engine's source pipe): that destination is named, and every other has
+// exactly the count.
+func TestCopyMultiOwnTeeFails(t *testing.T) {
+	data := testutil.Data(3<<20, 5)
+	src := testutil.OpenSource(t, testutil.File, data)
+	sinks := []*testutil.Sink{testutil.OpenSink(t, testutil.File), testutil.OpenSink(t, testutil.File), testutil.OpenSink(t, testutil.File)}
+	restore := splice.InjectErrno("tee", 2, syscall.EIO) // #1 is the check, #2 into destination 0's own pipe
+	n, err := (&splice.Copier{DropFailed: true}).CopyMulti(src.R, sinks[0].W, sinks[1].W, sinks[2].W)
+	restore()
+	var de *splice.DestError
+	if !errors.As(err, &de) || de.Index != 0 || !errors.Is(err, syscall.EIO) || n != int64(len(data)) {
+		t.Fatalf("CopyMulti = %d, %v; want all %d bytes and a *DestError for index 0", n, err, len(data))
+	}
+	testutil.Equal(t, data[:de.Written], sinks[0].Bytes())
+	testutil.Equal(t, data, sinks[1].Bytes())
+	testutil.Equal(t, data, sinks[2].Bytes())
+}
+
+// TestCopyMultiProgressEnds checks that Progress ends at the count, also when
+// every destination failed, and that a kernel refusal in the round that
+// stopped the copy does not go on by read and write.
+func TestCopyMultiProgressEnds(t *testing.T) {
+	for _, disable := range []bool{false, true} {
+		data := testutil.Data(3<<20, 4)
+		src := testutil.OpenSource(t, testutil.File, data)
+		var last int64
+		c := &splice.Copier{DisableSplice: disable, DropFailed: true, Progress: func(n int64) { last = n }}
+		a, b := &testutil.FailWriter{Limit: 200}, &testutil.FailWriter{Limit: 1<<20 + 100}
+		f := failingDests["pipe-reader-gone"](t, 1<<20+5000)
+		n, err := c.CopyMulti(src.R, a, f.w, b)
+		if err == nil || last != n {
+			t.Errorf("disable=%v: CopyMulti = %d, %v; last Progress %d", disable, n, err, last)
+		}
+	}
+	data := testutil.Data(3<<20, 4)
+	src := testutil.OpenSource(t, testutil.File, data)
+	f1, f2 := testutil.OpenSink(t, testutil.File), testutil.OpenSink(t, testutil.File)
+	w := &testutil.FailWriter{Limit: 100} // the consumer
+	calls := 0
+	c := &splice.Copier{Progress: func(int64) { calls++ }}
+	restore := splice.InjectErrno("tee", 3, syscall.EINVAL) // #1 the check, #2 f1, #3 f2
+	n, err := c.CopyMulti(src.R, f1.W, f2.W, w)
+	restore()
+	var de *splice.DestError
+	if !errors.As(err, &de) || de.Index != 2 || calls != 1 {
+		t.Errorf("CopyMulti = %d, %v after %d Progress calls; want destination 2's failure after the first chunk", n, err, calls)
+	}
+	testutil.Equal(t, data[:n], f1.Bytes())
+	testutil.Equal(t, data[:n], f2.Bytes())
+}

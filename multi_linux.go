@@ -37,7 +37,7 @@ func (t *teeCopy) consume(k int64) int64 {
 			pm := t.p0.out
 			pm.dst, pm.remain, pm.once = d.e, remain, k < 0
 			r = run(pm, false)
-			pm.dst = endpoint{}
+			pm.dst, pm.once = endpoint{}, false
 			if r.f != nil {
 				r.f.dst = true // the engine's pipe never fails
 			}
@@ -61,6 +61,9 @@ func (t *teeCopy) consume(k int64) int64 {
 			return k
 		case k == 0 && r.refused:
 			t.rest = true
+			return 0
+		case k == 0 && r.f != nil && r.f.dst:
+			t.dstFail(t.last, r.f) // alone, it failed before it took a byte
 			return 0
 		case k == 0:
 			if r.f != nil {

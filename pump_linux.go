@@ -219,16 +219,24 @@ func (p *pump) dstReady(dfd uintptr) bool {
 		}
 		// EAGAIN: find out which side is not ready.
 		srcOK, dstOK := p.src.alwaysReady() || p.held, p.dst.alwaysReady()
-		if !srcOK && !dstOK {
+		if !dstOK && (!srcOK || p.held) {
+			// A held src is ready by definition: if dst is too, the bytes
+			// it held are gone (another reader took them), which the
+			// spurious count below turns into a refusal, not a spin.
 			p.pfds = [2]unix.PollFd{
-				{Fd: int32(p.sfd), Events: unix.POLLIN},
 				{Fd: int32(dfd), Events: unix.POLLOUT},
+				{Fd: int32(p.sfd), Events: unix.POLLIN},
 			}
-			if _, err := unix.Poll(p.pfds[:], 0); err != nil && err != unix.EINTR {
+			nfds := 2
+			if p.held {
+				nfds = 1
+			}
+			if _, err := unix.Poll(p.pfds[:nfds], 0); err != nil && err != unix.EINTR {
 				p.errno = err
 				return true
 			}
-			srcOK, dstOK = p.pfds[0].Revents != 0, p.pfds[1].Revents != 0
+			dstOK = p.pfds[0].Revents != 0
+			srcOK = p.held || p.pfds[1].Revents != 0
 		}
 		switch {
 		case !dstOK && !p.src.engine:

@@ -142,7 +142,7 @@ func (c *Copier) kernelMulti(f *fanout, src io.Reader) (n int64, handled bool, e
 			if e.spliceable(true) {
 				d.e, d.user, d.direct = e, false, e.isPipe()
 				if d.direct {
-					e.control(func(fd uintptr) { d.psize, _ = unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0) })
+					e.anyControl(func(fd uintptr) { d.psize, _ = unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0) })
 				}
 				fds++
 			}
@@ -175,8 +175,8 @@ func (c *Copier) kernelMulti(f *fanout, src io.Reader) (n int64, handled bool, e
 	if testHookMulti != nil {
 		testHookMulti(t.paths())
 	}
-	if t.rest {
-		if f.total == 0 {
+	if t.rest && !f.done() && f.srcErr == nil {
+		if f.total == 0 && len(f.failed) == 0 {
 			return 0, false, nil
 		}
 		n, err = f.loop(src, f.total)
@@ -264,7 +264,7 @@ func (t *teeCopy) round() bool {
 		return false
 	}
 	for i := range t.dsts {
-		if i != t.last && i != first && !f.dead[i] {
+		if i != t.last && i != first && !f.dead[i] && f.srcErr == nil {
 			t.secure(i, k)
 		}
 	}
@@ -414,9 +414,14 @@ func (t *teeCopy) secure(i int, k int64) {
 			d.unsecured, t.rest = true, true
 			return
 		}
+		if flt != nil && t.p0 != nil {
+			t.dstFail(i, flt) // the engine's pipes cannot fail: its part did
+			return
+		}
 		if flt != nil || g <= a {
-			// A source pipe that another reader drains, or a kernel that
-			// tees fewer bytes into an empty pipe than it holds.
+			// A source pipe that another reader drains or closes, or a
+			// kernel that tees fewer bytes into an empty pipe than it
+			// holds.
 			t.dsts[i].dirty = true
 			err := errSourceDrained
 			if flt != nil {
