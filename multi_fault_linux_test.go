@@ -401,6 +401,22 @@ func (r hookRaw) Write(fn func(uintptr) bool) error {
 	return r.RawConn.Write(fn)
 }
 
+// drainingConn is a hookConn writing to w whose hook empties the pipe src,
+// as another reader of it would.
+func drainingConn(src, w *os.File) *hookConn {
+	var fd int
+	rc, _ := src.SyscallConn()
+	rc.Control(func(u uintptr) { fd = int(u) })
+	return &hookConn{f: w, hook: func() {
+		buf := make([]byte, 1<<16)
+		for {
+			if n, _ := syscall.Read(fd, buf); n <= 0 {
+				return
+			}
+		}
+	}}
+}
+
 // TestCopyMultiSourceReadElsewhere empties the source pipe from elsewhere
 // mid-chunk (a destination's RawConn does it): CopyMulti fails with a clear
 // error, and neither panics nor pools a pipe holding bytes.
@@ -409,17 +425,7 @@ func TestCopyMultiSourceReadElsewhere(t *testing.T) {
 	sw.Write(testutil.Data(10000, 1))
 	sw.Close()
 	_, xw := testutil.OSPipePair(t)
-	var fd int
-	rc, _ := sr.SyscallConn()
-	rc.Control(func(u uintptr) { fd = int(u) })
-	x := &hookConn{f: xw, hook: func() {
-		buf := make([]byte, 1<<16)
-		for {
-			if n, _ := syscall.Read(fd, buf); n <= 0 {
-				return
-			}
-		}
-	}}
+	x := drainingConn(sr, xw)
 	f1, f2 := testutil.OpenSink(t, testutil.File), testutil.OpenSink(t, testutil.File)
 	n, err := splice.CopyMulti(sr, f1.W, f2.W, x) // x is the consumer
 	if err == nil {
@@ -481,17 +487,7 @@ func TestCopyMultiSourceDrainedWriterOpen(t *testing.T) {
 	sw.Write(testutil.Data(10000, 1)) // sw stays open
 	xr, xw := testutil.OSPipePair(t)
 	go io.Copy(io.Discard, xr)
-	var fd int
-	rc, _ := sr.SyscallConn()
-	rc.Control(func(u uintptr) { fd = int(u) })
-	x := &hookConn{f: xw, hook: func() {
-		buf := make([]byte, 1<<16)
-		for {
-			if n, _ := syscall.Read(fd, buf); n <= 0 {
-				return
-			}
-		}
-	}}
+	x := drainingConn(sr, xw)
 	f1, f2 := testutil.OpenSink(t, testutil.File), testutil.OpenSink(t, testutil.File)
 	done := make(chan error, 1)
 	go func() {
