@@ -10,8 +10,9 @@ import (
 )
 
 // The delivering half of the tee(2) fan-out behind CopyMulti (tee_linux.go):
-// the consumer's part, the own pipes emptied into their destinations, and
-// bytes dropped from a pipe's front.
+// the consumer's part, the own pipes emptied into their destinations, bytes
+// dropped from a pipe's front; and the choices between rounds (first,
+// newConsumer).
 
 // consume takes the chunk out of the source pipe into the consumer, by splice
 // or by read and Write; with k < 0, as much as it takes at once. A destination
@@ -232,6 +233,30 @@ func (t *teeCopy) dstFail(i int, f *fault) {
 		err = p.closing("write", p.w, err) // as p.Write reports it
 	}
 	t.f.fail(i, d.got, err)
+}
+
+// first picks the destination whose tee takes the chunk from a source pipe: a
+// pipe no larger than any own pipe (its chunk then fits in each), else the
+// destination with the smallest own pipe. It returns -1 when only the consumer
+// is left.
+func (t *teeCopy) first() (i int, direct bool) {
+	i, size := -1, 0
+	for j := range t.dsts {
+		d := &t.dsts[j]
+		if j == t.last || t.f.dead[j] || d.p == nil {
+			continue
+		}
+		if i < 0 || d.p.size < size || d.p.size == size && !d.direct && t.dsts[i].direct {
+			i, size = j, d.p.size
+		}
+	}
+	for j := range t.dsts {
+		d := &t.dsts[j]
+		if j != t.last && !t.f.dead[j] && d.direct && d.psize == size {
+			return j, true
+		}
+	}
+	return i, false
 }
 
 // newConsumer hands the consumer's part to another live destination, after

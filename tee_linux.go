@@ -357,30 +357,6 @@ func (t *teeCopy) take() (k int64, first int, srcErr error) {
 	}
 }
 
-// first picks the destination whose tee takes the chunk from a source pipe: a
-// pipe no larger than any own pipe (its chunk then fits in each), else the
-// destination with the smallest own pipe. It returns -1 when only the consumer
-// is left.
-func (t *teeCopy) first() (i int, direct bool) {
-	i, size := -1, 0
-	for j := range t.dsts {
-		d := &t.dsts[j]
-		if j == t.last || t.f.dead[j] || d.p == nil {
-			continue
-		}
-		if i < 0 || d.p.size < size || d.p.size == size && !d.direct && t.dsts[i].direct {
-			i, size = j, d.p.size
-		}
-	}
-	for j := range t.dsts {
-		d := &t.dsts[j]
-		if j != t.last && !t.f.dead[j] && d.direct && d.psize == size {
-			return j, true
-		}
-	}
-	return i, false
-}
-
 // secure gives destination i the chunk's k bytes: a tee into its pipe, or
 // into its own pipe (to be delivered), completing a short tee into its pipe
 // through its own: the own pipe takes the chunk and drops the part the pipe
