@@ -292,6 +292,12 @@ func (e *benchEnv) setup(b *testing.B, srcKind, dstKind string) {
 		b.Fatalf("unknown source kind %q", srcKind)
 	}
 
+	e.setupSink(b, dstKind)
+}
+
+// setupSink builds the sink, and its drainer, without starting the
+// drainer's thread.
+func (e *benchEnv) setupSink(b *testing.B, dstKind string) {
 	switch dstKind {
 	case "file":
 		f := testutil.TempFile(b, nil)

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/splicekit/splice"
-	"github.com/splicekit/splice/internal/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -114,7 +113,7 @@ func benchCopyMulti(b *testing.B, kinds []string, size int64, impl string) {
 	b.Cleanup(m.src.stop)
 	for _, kind := range kinds {
 		e := newEnv()
-		e.multiBenchSink(b, kind)
+		e.setupSink(b, kind)
 		// Registered again, after the socket pairs' own cleanups, so that
 		// it runs before them: the peers must stay open until the helper
 		// threads blocked on them have been woken and have returned.
@@ -183,28 +182,6 @@ func benchCopyMulti(b *testing.B, kinds []string, size int64, impl string) {
 			default:
 			}
 		}
-	}
-}
-
-// multiBenchSink builds a sink of kind "pipe", "file" or "tcp" as
-// benchEnv.setup does, and its drainer, without starting its thread.
-func (e *benchEnv) multiBenchSink(b *testing.B, kind string) {
-	switch kind {
-	case "file":
-		f := testutil.TempFile(b, nil)
-		e.closers = append(e.closers, f)
-		e.dst, e.dstFile = f, f
-	case "tcp":
-		c, peer := testutil.TCPPair(b)
-		e.closers = append(e.closers, c)
-		e.dst = c
-		e.newDrainer(b, socketPeer(b, peer))
-	case "pipe":
-		w, peer := e.pipeEndpoint(b, false)
-		e.dst = w
-		e.newDrainer(b, peer)
-	default:
-		b.Fatalf("unknown sink kind %q", kind)
 	}
 }
 
