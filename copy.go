@@ -244,10 +244,13 @@ const (
 	MethodCopyFileRange
 	// MethodSendfile sends a regular file to a stream socket with sendfile(2).
 	MethodSendfile
+	// MethodVmsplice maps user memory into a pipe with vmsplice(2): a Writer's
+	// path (Copy never takes it).
+	MethodVmsplice
 )
 
 // String returns the name of the method's system call: "read/write", "splice",
-// "copy_file_range" or "sendfile".
+// "copy_file_range", "sendfile" or "vmsplice".
 func (m Method) String() string {
 	switch m {
 	case MethodSplice:
@@ -256,6 +259,8 @@ func (m Method) String() string {
 		return "copy_file_range"
 	case MethodSendfile:
 		return "sendfile"
+	case MethodVmsplice:
+		return "vmsplice"
 	}
 	return "read/write"
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -190,4 +191,57 @@ func WatchMultiPaths() (last func() []string, stop func()) {
 		}, func() {
 			testHookMulti = nil
 		}
+}
+
+// SetWriterChunkDiv sets the Writer's chunk to its pipe size divided by d,
+// for the Writers made until restore.
+func SetWriterChunkDiv(d int) (restore func()) {
+	old := writerChunkDiv
+	writerChunkDiv = d
+	return func() { writerChunkDiv = old }
+}
+
+// InjectVmsplice makes the nth (from 1) vmsplice(2) of the Writers fail with
+// errno, once. Not for parallel tests.
+func InjectVmsplice(nth int, errno error) (restore func()) {
+	var mu sync.Mutex
+	calls := 0
+	testHookVmsplice = func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == nth {
+			return errno
+		}
+		return nil
+	}
+	return func() { testHookVmsplice = nil }
+}
+
+// FakeVmspliceProbe makes the Writers' probe answer maps, ok (ok false: not
+// conclusive) and counts how often it is asked, until restore; the cached
+// answer is forgotten before and after. Not for parallel tests.
+func FakeVmspliceProbe(maps, ok bool) (asked func() int, restore func()) {
+	var n atomic.Int32
+	vmspliceState.Store(0)
+	testHookProbe = func() (bool, bool) {
+		n.Add(1)
+		return maps, ok
+	}
+	return func() int { return int(n.Load()) }, func() {
+		testHookProbe = nil
+		vmspliceState.Store(0)
+	}
+}
+
+// VmspliceMaps is the Writers' probe: whether this kernel maps vmspliced pages.
+func VmspliceMaps() bool { return vmspliceMaps() }
+
+// WriterRing returns the address and size of w's mapped memory (0, 0 on the
+// copying path).
+func WriterRing(w *Writer) (addr uintptr, size int) {
+	if w.vm == nil || len(w.vm.ring) == 0 {
+		return 0, 0
+	}
+	return uintptr(unsafe.Pointer(&w.vm.ring[0])), len(w.vm.ring)
 }

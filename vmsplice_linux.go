@@ -1,7 +1,9 @@
 package splice
 
 import (
+	"io"
 	"os"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -49,4 +51,349 @@ func Vmsplice(fd int, bufs [][]byte, flags Flags) (int, error) {
 		return 0, os.NewSyscallError("vmsplice", err)
 	}
 	return n, nil
+}
+
+// The Writer's vmsplice path.
+//
+// The Writer's bytes take consecutive stream offsets, and offset x lives at
+// ring[x mod len(ring)], in memory mapped outside Go's heap. sent counts the
+// bytes of the Writer's that have entered the pipe; freed is a bound below which
+// every offset is known to have left it (its consumer copied it out, or took
+// the page references on: the hazard the Writer's doc comment warns of).
+//
+// The invariant, kept by window: ring position x mod len(ring) is given to the
+// Writer for offset x only when x-len(ring) < freed, that is, once the byte it
+// held has left the pipe; no other code writes the ring.
+//
+// freed is learnt from FIONREAD. A pipe is a FIFO, and FIONREAD counts every
+// byte in it, so when q bytes are in the pipe after sent bytes of ours went in,
+// those of ours among them are at most q and the latest: every offset below
+// sent-q has left. Neither other writers on the pipe nor a consumer that
+// resizes it (F_SETPIPE_SZ) can make that false; only an onward splice can. On
+// the file path the Writer's own pipe is drained into the file before each
+// flush returns (splice into a regular file copies), so freed is sent.
+//
+// With the ring twice the pipe's size, a consumer that keeps the pipe full
+// (q ≤ the pipe's size) still leaves room for a pipe's worth: vmsplice, which
+// waits for room in the pipe, is the Writer's only wait. A pipe grown past
+// the ring's half is met by a bigger ring (window).
+type vmWriter struct {
+	dst  endpoint    // the pipe, or the regular file
+	pipe *enginePipe // file path: the pipe vmsplice fills and the Writer drains into dst
+	ring []byte
+	off  int // ring position of the next byte to send: sent mod len(ring)
+	sent int64
+	// freed: every offset below it has left the pipe.
+	freed int64
+	chunk int // the most bytes handed to vmsplice at once
+
+	// The state of a call in flight, and its callbacks: method values made
+	// once, so that flushing allocates nothing.
+	iov     [1]unix.Iovec
+	p       []byte
+	n       int
+	errno   error
+	onPipe  func(uintptr) bool
+	onFile  func(uintptr) bool
+	onFreed func(uintptr)
+}
+
+// writerChunkDiv sets the chunk: the pipe's size divided by it.
+var writerChunkDiv = 4
+
+// testHookVmsplice, set by tests, runs before each vmsplice of a Writer's and
+// may fail it.
+var testHookVmsplice func() error
+
+// newVMWriter returns the vmsplice path for dst, or nil when dst is to be
+// copied to: no pipe or regular file, a file opened with O_APPEND (splice
+// refuses it), vmsplice refused or copying on this kernel, or no memory.
+func newVMWriter(dst io.Writer, pipeSize int) *vmWriter {
+	switch dst.(type) {
+	case *os.File, *Pipe:
+	default:
+		return nil
+	}
+	e, _ := endpointOf(dst, true)
+	if e.probe() != nil || !(e.isPipe() || e.isRegular()) || !vmspliceMaps() {
+		return nil
+	}
+	vm := &vmWriter{dst: e}
+	vm.onPipe, vm.onFile, vm.onFreed = vm.pipeReady, vm.fileReady, vm.freedFrom
+	want := pipeSize
+	if want == 0 {
+		want = clampPipeSize(defaultWriterPipeSize)
+	}
+	size := 0
+	if e.isRegular() {
+		if e.learnAppendAny(); e.append {
+			return nil
+		}
+		cp, err := newEnginePipe(want)
+		if err != nil {
+			return nil
+		}
+		vm.pipe, size = cp, cp.size
+	} else if size = vm.setPipeSize(want, pipeSize > 0); size <= 0 {
+		return nil
+	}
+	if !vm.remap(size) {
+		vm.release()
+		return nil
+	}
+	return vm
+}
+
+// setPipeSize sizes the destination pipe: to want when exact is set, else to at
+// least want. It returns the size the kernel reports after, or 0 if the fd is
+// no pipe after all.
+func (vm *vmWriter) setPipeSize(want int, exact bool) int {
+	size := 0
+	vm.dst.anyControl(func(fd uintptr) {
+		cur, err := unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0)
+		if err != nil {
+			return
+		}
+		if cur < want || exact && cur != want {
+			// Refused (EPERM past pipe-max-size or the user's quota, EBUSY when
+			// shrinking under the bytes held): the buffer follows cur.
+			unix.FcntlInt(fd, unix.F_SETPIPE_SZ, want)
+			cur, err = unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0)
+		}
+		if err == nil {
+			size = cur
+		}
+	})
+	return size
+}
+
+// remap gives vm a new ring for a pipe of the given size: fresh memory, none of
+// which is in any pipe, so freed becomes sent. The old ring is unmapped, which
+// is safe with its pages in a pipe: the pipe holds references to the pages,
+// not to the mapping. It reports false if the memory cannot be had.
+func (vm *vmWriter) remap(size int) bool {
+	n := 2 * size
+	if vm.pipe != nil {
+		n = size // drained before each flush returns: no page of it stays in flight
+	}
+	ring, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return false
+	}
+	vm.unmap()
+	vm.ring, vm.off, vm.freed = ring, 0, vm.sent
+	vm.chunk = max(size/writerChunkDiv, os.Getpagesize())
+	return true
+}
+
+func (vm *vmWriter) unmap() {
+	if vm.ring != nil {
+		unix.Munmap(vm.ring)
+		vm.ring = nil
+	}
+}
+
+// release unmaps the ring and closes the Writer's own pipe.
+func (vm *vmWriter) release() {
+	vm.unmap()
+	if vm.pipe != nil {
+		vm.pipe.close()
+		vm.pipe = nil
+	}
+}
+
+// window returns where the next bytes go: at most a chunk, from ring[off] on,
+// that the invariant lets the Writer write. It returns nil when no memory can
+// be had for a bigger ring.
+func (vm *vmWriter) window() []byte {
+	if vm.off == len(vm.ring) {
+		vm.off = 0
+	}
+	lim := min(vm.chunk, len(vm.ring)-vm.off)
+	if vm.pipe != nil {
+		vm.freed = vm.sent
+	}
+	if room := vm.freed + int64(len(vm.ring)) - vm.sent; room < int64(lim) {
+		vm.learnFreed()
+		room = vm.freed + int64(len(vm.ring)) - vm.sent
+		if room <= 0 {
+			// The pipe holds a ring's worth: it was grown under the Writer, or
+			// FIONREAD failed. Follow the pipe's size with fresh memory.
+			if !vm.remap(max(vm.setPipeSize(0, false), len(vm.ring)/2)) {
+				return nil
+			}
+			return vm.window()
+		}
+		lim = int(min(int64(lim), room))
+	}
+	return vm.ring[vm.off : vm.off+lim]
+}
+
+// learnFreed asks the pipe how many bytes it holds (FIONREAD).
+func (vm *vmWriter) learnFreed() {
+	vm.dst.anyControl(vm.onFreed)
+}
+
+func (vm *vmWriter) freedFrom(fd uintptr) {
+	if q, err := unix.IoctlGetInt(int(fd), unix.TIOCINQ); err == nil && q >= 0 {
+		vm.freed = max(vm.freed, vm.sent-int64(q))
+	}
+}
+
+// flush sends w's buffered bytes, which are ring[off:off+w.n], and gives w its
+// next window. It reports false when it stopped before the end, vmsplice or
+// splice having failed or been refused: w then writes the rest with dst.Write,
+// which reports a failure as the destination's own writes do (and raises
+// SIGPIPE for a broken stdout), and copies from then on.
+func (vm *vmWriter) flush(w *Writer) bool {
+	for w.n > 0 {
+		var n int
+		var ok bool
+		if vm.pipe != nil {
+			n, ok = vm.toFile(w.buf[:w.n])
+		} else {
+			n, ok = vm.toPipe(w.buf[:w.n])
+		}
+		vm.sent += int64(n)
+		vm.off += n
+		w.buf, w.n = w.buf[n:], w.n-n
+		if !ok {
+			return false
+		}
+	}
+	if w.buf = vm.window(); w.buf == nil {
+		return false
+	}
+	return true
+}
+
+// vmsplice maps p into the pipe fd, without waiting.
+func (vm *vmWriter) vmsplice(fd int, p []byte) (int, error) {
+	if testHookVmsplice != nil {
+		if err := testHookVmsplice(); err != nil {
+			return 0, err
+		}
+	}
+	vm.iov[0] = unix.Iovec{Base: &p[0]}
+	vm.iov[0].SetLen(len(p))
+	for {
+		n, err := unix.Vmsplice(fd, vm.iov[:], unix.SPLICE_F_NONBLOCK)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
+
+// toPipe vmsplices p into the destination pipe, waiting in Go's poller (or, for
+// a pipe outside it, in poll(2)) while the pipe is full.
+func (vm *vmWriter) toPipe(p []byte) (int, bool) {
+	vm.p, vm.n, vm.errno = p, 0, nil
+	err := vm.dst.rawIO(true, vm.onPipe)
+	vm.p = nil
+	return vm.n, err == nil && vm.errno == nil
+}
+
+// pipeReady is toPipe's callback.
+func (vm *vmWriter) pipeReady(fd uintptr) bool {
+	for vm.n < len(vm.p) {
+		m, err := vm.vmsplice(int(fd), vm.p[vm.n:])
+		if err == unix.EAGAIN {
+			if !vm.dst.isBlocking(int(fd)) {
+				return false
+			}
+			err = pollWait(int(fd), unix.POLLOUT)
+		}
+		if err != nil {
+			vm.errno = err
+			return true
+		}
+		vm.n += m
+	}
+	return true
+}
+
+// toFile vmsplices p into the Writer's own pipe and splices that into the
+// file. A byte counts as sent once it is in the file; what the pipe holds when
+// a splice fails is never sent, and the pipe is closed with it.
+func (vm *vmWriter) toFile(p []byte) (int, bool) {
+	in, err := vm.vmsplice(vm.pipe.w, p)
+	if err != nil {
+		return 0, false
+	}
+	vm.p, vm.n, vm.errno = p[:in], 0, nil
+	werr := vm.dst.rawIO(true, vm.onFile)
+	vm.p = nil
+	return vm.n, werr == nil && vm.errno == nil && vm.n == in
+}
+
+// fileReady is toFile's callback: it splices the pipe's len(vm.p) bytes into
+// the file, which never waits.
+func (vm *vmWriter) fileReady(fd uintptr) bool {
+	for vm.n < len(vm.p) {
+		m, err := ignoringEINTR(func() (int, error) {
+			return rawSplice(vm.pipe.r, nil, int(fd), nil, len(vm.p)-vm.n, unix.SPLICE_F_NONBLOCK)
+		})
+		if err != nil || m == 0 {
+			vm.errno = err
+			return true
+		}
+		vm.n += m
+	}
+	return true
+}
+
+// vmspliceState caches the probe: 0 not known, 1 pages mapped, 2 copied.
+var vmspliceState atomic.Int32
+
+// vmspliceMaps reports whether vmsplice maps pages into a pipe on this kernel,
+// as every kernel since 2.6.17 does (zero copy), rather than copying them in
+// (as a kernel that made it a wrapper of pwritev2 would). It probes at first
+// use: one page, vmspliced into a scratch pipe, then changed, then read back;
+// the change shows through if the page is mapped. Only a conclusive answer is
+// kept: a refusal (a sandbox) reads as false, and is asked again next time.
+func vmspliceMaps() bool {
+	switch vmspliceState.Load() {
+	case 1:
+		return true
+	case 2:
+		return false
+	}
+	maps, ok := probeVmsplice()
+	if ok {
+		if maps {
+			vmspliceState.Store(1)
+		} else {
+			vmspliceState.Store(2)
+		}
+	}
+	return maps
+}
+
+// testHookProbe, set by tests, stands for the probe.
+var testHookProbe func() (maps, ok bool)
+
+func probeVmsplice() (maps, ok bool) {
+	if testHookProbe != nil {
+		return testHookProbe()
+	}
+	var fds [2]int
+	if unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK) != nil {
+		return false, false
+	}
+	defer closeFDs(fds)
+	page, err := unix.Mmap(-1, 0, os.Getpagesize(), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return false, false
+	}
+	defer unix.Munmap(page)
+	page[0] = 'a'
+	if _, err := Vmsplice(fds[1], [][]byte{page[:1]}, NonBlock); err != nil {
+		return false, false
+	}
+	page[0] = 'b'
+	var got [1]byte
+	if n, err := unix.Read(fds[0], got[:]); n != 1 || err != nil {
+		return false, false
+	}
+	return got[0] == 'b', true
 }

@@ -1,0 +1,207 @@
+package splice_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/splicekit/splice"
+	"github.com/splicekit/splice/internal/testutil"
+)
+
+// BenchmarkWriter writes a stream in writes of a fixed size through
+// splice.Writer, through bufio.Writer of the same buffer size, and through a
+// raw double-buffered vmsplice loop on a blocking fd (the ceiling: what a C
+// program does), into a pipe read by read(2) in another goroutine ("pipe") or
+// in another process ("proc": dd), and into a file.
+//
+//	go test -run '^$' -bench BenchmarkWriter -benchtime 300ms -count 8
+func BenchmarkWriter(b *testing.B) {
+	for _, dst := range []string{"pipe", "proc", "file"} {
+		for _, write := range []int{200, 256 << 10} {
+			for _, impl := range []string{"bufio", "splice.Writer", "raw"} {
+				if impl == "raw" && dst == "file" {
+					continue // vmsplice into a file goes through a pipe of the Writer's own
+				}
+				b.Run(fmt.Sprintf("dst=%s/write=%d/impl=%s", dst, write, impl), func(b *testing.B) {
+					benchWriter(b, dst, write, impl)
+				})
+			}
+		}
+	}
+}
+
+// writerBenchPipe is the pipe size each implementation runs with.
+const writerBenchPipe = 1 << 20
+
+func benchWriter(b *testing.B, dst string, write int, impl string) {
+	const total = 64 << 20
+	data := testutil.Data(write, 9)
+	var w io.Writer
+	var finish func()
+	switch dst {
+	case "pipe", "proc":
+		r, pw := writerBenchPipePair(b, impl == "raw")
+		if dst == "pipe" {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				buf := make([]byte, 1<<20)
+				for {
+					if _, err := r.Read(buf); err != nil {
+						return
+					}
+				}
+			}()
+			finish = func() { pw.Close(); <-done; r.Close() }
+		} else {
+			cmd := exec.Command("dd", "of=/dev/null", "bs=1M", "status=none")
+			cmd.Stdin = r
+			if err := cmd.Start(); err != nil {
+				b.Skipf("dd: %v", err)
+			}
+			r.Close()
+			finish = func() { pw.Close(); cmd.Wait() }
+		}
+		w = pw
+	case "file":
+		f, err := os.Create(filepath.Join(benchTempDir(b), "out"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		w = f
+		finish = func() { f.Close() }
+	}
+	defer finish()
+
+	b.SetBytes(total)
+	b.ReportAllocs()
+	switch impl {
+	case "bufio":
+		bw := bufio.NewWriterSize(w, 2*writerBenchPipe)
+		for b.Loop() {
+			for n := 0; n < total; n += write {
+				bw.Write(data)
+			}
+			if err := bw.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			rewind(b, w)
+		}
+	case "splice.Writer":
+		if d, err := strconv.Atoi(os.Getenv("CHUNKDIV")); err == nil {
+			defer splice.SetWriterChunkDiv(d)()
+		}
+		sw, err := splice.NewWriterSize(w, writerBenchPipe)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer sw.Close()
+		for b.Loop() {
+			for n := 0; n < total; n += write {
+				sw.Write(data)
+			}
+			if err := sw.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			rewind(b, w)
+		}
+		if m := sw.Method(); m != splice.MethodVmsplice {
+			b.Fatalf("Method() = %v", m)
+		}
+	case "raw":
+		benchRawVmsplice(b, w.(*os.File), data, total)
+	}
+}
+
+// benchTempDir is a directory in memory where there is one, so that file
+// benchmarks measure the page cache and not a disk.
+func benchTempDir(b *testing.B) string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		dir, err := os.MkdirTemp("/dev/shm", "splicebench")
+		if err == nil {
+			b.Cleanup(func() { os.RemoveAll(dir) })
+			return dir
+		}
+	}
+	return b.TempDir()
+}
+
+// rewind starts a file destination over, so that a run does not grow it.
+func rewind(b *testing.B, w io.Writer) {
+	if f, ok := w.(*os.File); ok && f.Name() != "|1" {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// writerBenchPipePair returns a pipe of writerBenchPipe bytes; with blocking set, the
+// write end is a blocking fd outside the poller.
+func writerBenchPipePair(b *testing.B, blocking bool) (r, w *os.File) {
+	var fds [2]int
+	flags := unix.O_CLOEXEC
+	if !blocking {
+		flags |= unix.O_NONBLOCK
+	}
+	if err := unix.Pipe2(fds[:], flags); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := unix.FcntlInt(uintptr(fds[1]), unix.F_SETPIPE_SZ, writerBenchPipe); err != nil {
+		b.Fatal(err)
+	}
+	if blocking {
+		// The reader stays in the poller.
+		if err := unix.SetNonblock(fds[0], true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return os.NewFile(uintptr(fds[0]), "|0"), os.NewFile(uintptr(fds[1]), "|1")
+}
+
+// benchRawVmsplice is the ceiling: a buffer of twice the pipe's size in mapped
+// memory, each half filled with the writes and vmspliced whole on a blocking
+// fd, as the scheme was first described.
+func benchRawVmsplice(b *testing.B, f *os.File, data []byte, total int) {
+	fd := int(f.Fd())
+	half := writerBenchPipe
+	ring, err := unix.Mmap(-1, 0, 2*half, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer unix.Munmap(ring)
+	cur, fill := 0, 0
+	send := func() {
+		p := ring[cur*half : cur*half+fill]
+		for len(p) > 0 {
+			n, err := splice.Vmsplice(fd, [][]byte{p}, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p = p[n:]
+		}
+		cur, fill = 1-cur, 0
+	}
+	for b.Loop() {
+		for n := 0; n < total; n += len(data) {
+			for p := data; len(p) > 0; {
+				m := copy(ring[cur*half+fill:(cur+1)*half], p)
+				fill += m
+				p = p[m:]
+				if fill == half {
+					send()
+				}
+			}
+		}
+		send()
+	}
+}
