@@ -52,6 +52,15 @@
 // destinations move in lockstep, a failing one is named by a DestError, and
 // with Copier.DropFailed the others go on without it.
 //
+// Writer is bufio.Writer for output into a pipe that nothing needs to copy: a
+// logger feeding a log shipper, a generator feeding another process. Its buffer
+// is memory mapped outside Go's heap, and vmsplice maps each full part of it
+// into the pipe instead of copying it there; a part is written again only once
+// the pipe shows that its bytes have left. Into a regular file it goes through a
+// pipe of its own; into anything else, or where vmsplice is refused, it is an
+// ordinary buffered writer. The pipe's consumer must copy what it reads (read(2)
+// or splice into a file): Writer's doc comment says why.
+//
 // Splice, Tee and Vmsplice are thin wrappers over the system calls on raw fds,
 // with EINTR retried and errors wrapped as *os.SyscallError. Pipe is a kernel pipe
 // as a Go type: both ends are registered with Go's poller, so its reads, writes,
@@ -62,5 +71,6 @@
 //
 // On systems other than Linux, Splice, Tee and Vmsplice return errors matching
 // errors.ErrUnsupported, Pipe is an os.Pipe that moves bytes by read and write,
-// and CopyMulti loops over a pooled buffer with the same accounting and errors.
+// CopyMulti loops over a pooled buffer with the same accounting and errors, and
+// Writer is an ordinary buffered writer.
 package splice

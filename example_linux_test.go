@@ -5,6 +5,8 @@ import (
 	"io"
 	"log"
 	"os"
+	"os/exec"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -147,4 +149,39 @@ func ExamplePlan() {
 	// splice
 	// copy_file_range
 	// read/write
+}
+
+// A generator, like yes(1), feeding another process through a pipe: the
+// process reads it with read(2), so the Writer may map its buffer into the
+// pipe; Method tells whether it does.
+func ExampleWriter_generator() {
+	r, pw, err := os.Pipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	cmd := exec.Command("wc", "-c")
+	cmd.Stdin = r
+	var count strings.Builder
+	cmd.Stdout = &count
+	if err := cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	r.Close()
+
+	w, err := splice.NewWriter(pw)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for range 1 << 20 {
+		w.WriteString("y\n")
+	}
+	if err := w.Close(); err != nil {
+		log.Fatal(err)
+	}
+	pw.Close()
+	if err := cmd.Wait(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(strings.TrimSpace(count.String()), "bytes")
+	// Output: 2097152 bytes
 }

@@ -120,8 +120,7 @@ func DrainPipePool() {
 // that the kernel allows it), "direct" (a pump between the caller's fds), "in"
 // (into the engine's pipe) or "out" (out of it). Not for parallel tests.
 func InjectErrno(stage string, nth int, errno error) (restore func()) {
-	var mu sync.Mutex
-	calls := 0
+	fail := failNth(nth, errno)
 	testHookCall = func(p *pump) error {
 		var s string
 		switch {
@@ -137,6 +136,17 @@ func InjectErrno(stage string, nth int, errno error) (restore func()) {
 		if s != stage {
 			return nil
 		}
+		return fail()
+	}
+	return func() { testHookCall = nil }
+}
+
+// failNth returns a function that returns errno at its nth call (from 1), nil
+// at the others; it may be called from several goroutines.
+func failNth(nth int, errno error) func() error {
+	var mu sync.Mutex
+	calls := 0
+	return func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		calls++
@@ -145,7 +155,6 @@ func InjectErrno(stage string, nth int, errno error) (restore func()) {
 		}
 		return nil
 	}
-	return func() { testHookCall = nil }
 }
 
 // SetSendfileMax sets how many bytes a file → socket copy sends by sendfile
@@ -193,28 +202,10 @@ func WatchMultiPaths() (last func() []string, stop func()) {
 		}
 }
 
-// SetWriterChunkDiv sets the Writer's chunk to its pipe size divided by d,
-// for the Writers made until restore.
-func SetWriterChunkDiv(d int) (restore func()) {
-	old := writerChunkDiv
-	writerChunkDiv = d
-	return func() { writerChunkDiv = old }
-}
-
 // InjectVmsplice makes the nth (from 1) vmsplice(2) of the Writers fail with
 // errno, once. Not for parallel tests.
 func InjectVmsplice(nth int, errno error) (restore func()) {
-	var mu sync.Mutex
-	calls := 0
-	testHookVmsplice = func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		calls++
-		if calls == nth {
-			return errno
-		}
-		return nil
-	}
+	testHookVmsplice = failNth(nth, errno)
 	return func() { testHookVmsplice = nil }
 }
 
@@ -244,4 +235,11 @@ func WriterRing(w *Writer) (addr uintptr, size int) {
 		return 0, 0
 	}
 	return uintptr(unsafe.Pointer(&w.vm.ring[0])), len(w.vm.ring)
+}
+
+// SetWriterHugePages sets whether Writers advise MADV_HUGEPAGE, until restore.
+func SetWriterHugePages(on bool) (restore func()) {
+	old := writerHugePages
+	writerHugePages = on
+	return func() { writerHugePages = old }
 }

@@ -25,8 +25,9 @@ import (
 // same on every path, and the same as a bufio.Writer's.
 //
 // WARNING: on a pipe, the caller vouches for the pipe's consumer. A consumer
-// that reads the pipe with read(2) (as io.Copy, bufio, a shell's cat do), or
-// splices it into a regular file, copies the bytes out and ends the sharing. A
+// that reads the pipe with read(2) (as io.Copy into a buffer, bufio.Reader,
+// os.File.Read do), or splices it into a regular file, copies the bytes out and
+// ends the sharing. A
 // consumer that splices or tees the pipe on to another pipe or to a socket
 // (splice.Copy or io.Copy to a socket, socat, a proxy, `pv`) takes the page
 // references with it: the kernel then still refers to the Writer's memory after
@@ -39,7 +40,15 @@ import (
 // Write, WriteString, WriteByte, Buffered, Available, Flush and Close behave
 // as bufio.Writer's: a write error sticks, and every later call returns it;
 // Flush writes everything buffered; Close flushes, releases the buffer and the
-// Writer's own pipe, and never closes dst. A deadline set on dst applies to the
+// Writer's own pipe, and never closes dst. A flush of at most PIPE_BUF (4096)
+// bytes into a pipe is written with dst.Write, as bufio's is, so that it is
+// atomic among the pipe's writers and shares the pipe's pages. On the
+// vmsplice path the buffer is handed over a part at a time (a quarter of the
+// pipe's size into a pipe, the Writer's pipe into a file), which Available
+// reports, and a Write bigger than that is buffered part by part, never sent
+// from the caller's memory: when dst fails, its count includes the bytes it
+// left buffered (Buffered says how many), where bufio's direct write of an
+// empty buffer counts only those dst took. A deadline set on dst applies to the
 // writes a Writer makes. A Writer dropped without Close releases its memory
 // and pipe when it is collected, but its buffered bytes are lost, as a
 // bufio.Writer's are. A Writer is not safe for concurrent use.
@@ -74,8 +83,12 @@ func NewWriter(dst io.Writer) (*Writer, error) {
 // power-of-two number of pages); when the kernel grants another size, or
 // refuses, the buffer follows the pipe's size as the kernel reports it. The
 // buffer is twice the pipe size on the vmsplice path, and pipeSize bytes
-// otherwise. A pipeSize of zero or less means the default.
+// otherwise. A pipeSize of zero or less means the default; one above 2 GiB,
+// the most a pipe can hold, is refused.
 func NewWriterSize(dst io.Writer, pipeSize int) (*Writer, error) {
+	if uint64(max(pipeSize, 0)) > maxPipeRequest {
+		return nil, fmt.Errorf("splice: NewWriterSize: pipe size %d is above 2 GiB", pipeSize)
+	}
 	return newWriter(dst, max(pipeSize, 0))
 }
 

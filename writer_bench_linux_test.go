@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,12 +26,12 @@ import (
 //	go test -run '^$' -bench BenchmarkWriter -benchtime 300ms -count 8
 func BenchmarkWriter(b *testing.B) {
 	for _, dst := range []string{"pipe", "proc", "file"} {
-		for _, write := range []int{200, 256 << 10} {
-			for _, impl := range []string{"bufio", "splice.Writer", "raw"} {
-				if impl == "raw" && dst == "file" {
+		for _, write := range []string{"200", "262144", "slog"} {
+			for _, impl := range []string{"bufio", "splice.Writer", "splice.Writer.copying", "raw"} {
+				if impl == "raw" && (dst == "file" || write == "slog") {
 					continue // vmsplice into a file goes through a pipe of the Writer's own
 				}
-				b.Run(fmt.Sprintf("dst=%s/write=%d/impl=%s", dst, write, impl), func(b *testing.B) {
+				b.Run(fmt.Sprintf("dst=%s/write=%s/impl=%s", dst, write, impl), func(b *testing.B) {
 					benchWriter(b, dst, write, impl)
 				})
 			}
@@ -41,14 +42,61 @@ func BenchmarkWriter(b *testing.B) {
 // writerBenchPipe is the pipe size each implementation runs with.
 const writerBenchPipe = 1 << 20
 
-func benchWriter(b *testing.B, dst string, write int, impl string) {
-	const total = 64 << 20
-	data := testutil.Data(write, 9)
+// emitter writes about total bytes to w, as writes of one size or as slog
+// JSON lines, and returns how many it wrote.
+type emitter func(w io.Writer, total int) int
+
+func newEmitter(write string) emitter {
+	if write == "slog" {
+		return func(w io.Writer, total int) int {
+			cw := &countingWriter{w: w}
+			logger := slog.New(slog.NewJSONHandler(cw, &slog.HandlerOptions{
+				ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+					if a.Key == slog.TimeKey && len(groups) == 0 {
+						return slog.String("time", "2026-12-01T20:00:00.000Z") // a fixed width
+					}
+					return a
+				},
+			}))
+			for i := 0; cw.n < total; i++ {
+				logger.Info("request served", "id", i, "method", "GET", "path", "/static/app.js", "status", 200, "bytes", 18342)
+			}
+			return cw.n
+		}
+	}
+	size, _ := strconv.Atoi(write)
+	data := testutil.Data(size, 9)
+	return func(w io.Writer, total int) int {
+		n := 0
+		for ; n < total; n += len(data) {
+			w.Write(data)
+		}
+		return n
+	}
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += n
+	return n, err
+}
+
+func benchWriter(b *testing.B, dst string, write string, impl string) {
+	total := 64 << 20
+	if write == "slog" {
+		total = 4 << 20 // formatting, not the writer, costs most of a line
+	}
+	emit := newEmitter(write)
 	var w io.Writer
 	var finish func()
 	switch dst {
 	case "pipe", "proc":
-		r, pw := writerBenchPipePair(b, impl == "raw")
+		r, pw := writerBenchPipePair(b, impl == "raw", dst == "proc")
 		if dst == "pipe" {
 			done := make(chan struct{})
 			go func() {
@@ -81,23 +129,28 @@ func benchWriter(b *testing.B, dst string, write int, impl string) {
 	}
 	defer finish()
 
-	b.SetBytes(total)
+	b.SetBytes(int64(emit(io.Discard, total)))
 	b.ReportAllocs()
 	switch impl {
 	case "bufio":
 		bw := bufio.NewWriterSize(w, 2*writerBenchPipe)
 		for b.Loop() {
-			for n := 0; n < total; n += write {
-				bw.Write(data)
-			}
+			emit(bw, total)
 			if err := bw.Flush(); err != nil {
 				b.Fatal(err)
 			}
 			rewind(b, w)
 		}
-	case "splice.Writer":
-		if d, err := strconv.Atoi(os.Getenv("CHUNKDIV")); err == nil {
-			defer splice.SetWriterChunkDiv(d)()
+	case "splice.Writer", "splice.Writer.copying":
+		want := splice.MethodVmsplice
+		if impl == "splice.Writer.copying" {
+			// A kernel whose vmsplice copies: the Writer writes.
+			_, restore := splice.FakeVmspliceProbe(false, true)
+			defer restore()
+			want = splice.MethodReadWrite
+		}
+		if os.Getenv("HUGE") != "" {
+			defer splice.SetWriterHugePages(true)()
 		}
 		sw, err := splice.NewWriterSize(w, writerBenchPipe)
 		if err != nil {
@@ -105,19 +158,17 @@ func benchWriter(b *testing.B, dst string, write int, impl string) {
 		}
 		defer sw.Close()
 		for b.Loop() {
-			for n := 0; n < total; n += write {
-				sw.Write(data)
-			}
+			emit(sw, total)
 			if err := sw.Flush(); err != nil {
 				b.Fatal(err)
 			}
 			rewind(b, w)
 		}
-		if m := sw.Method(); m != splice.MethodVmsplice {
-			b.Fatalf("Method() = %v", m)
+		if m := sw.Method(); m != want {
+			b.Fatalf("Method() = %v, want %v", m, want)
 		}
 	case "raw":
-		benchRawVmsplice(b, w.(*os.File), data, total)
+		benchRawVmsplice(b, w.(*os.File), emit, total)
 	}
 }
 
@@ -145,23 +196,19 @@ func rewind(b *testing.B, w io.Writer) {
 	}
 }
 
-// writerBenchPipePair returns a pipe of writerBenchPipe bytes; with blocking set, the
-// write end is a blocking fd outside the poller.
-func writerBenchPipePair(b *testing.B, blocking bool) (r, w *os.File) {
+// writerBenchPipePair returns a pipe of writerBenchPipe bytes. With blocking
+// set, the write end is a blocking fd outside the poller; with forChild, the
+// read end is blocking, for another process to read.
+func writerBenchPipePair(b *testing.B, blocking, forChild bool) (r, w *os.File) {
 	var fds [2]int
-	flags := unix.O_CLOEXEC
-	if !blocking {
-		flags |= unix.O_NONBLOCK
-	}
-	if err := unix.Pipe2(fds[:], flags); err != nil {
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := unix.FcntlInt(uintptr(fds[1]), unix.F_SETPIPE_SZ, writerBenchPipe); err != nil {
 		b.Fatal(err)
 	}
-	if blocking {
-		// The reader stays in the poller.
-		if err := unix.SetNonblock(fds[0], true); err != nil {
+	for i, block := range []bool{forChild, blocking} {
+		if err := unix.SetNonblock(fds[i], !block); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -171,7 +218,7 @@ func writerBenchPipePair(b *testing.B, blocking bool) (r, w *os.File) {
 // benchRawVmsplice is the ceiling: a buffer of twice the pipe's size in mapped
 // memory, each half filled with the writes and vmspliced whole on a blocking
 // fd, as the scheme was first described.
-func benchRawVmsplice(b *testing.B, f *os.File, data []byte, total int) {
+func benchRawVmsplice(b *testing.B, f *os.File, emit emitter, total int) {
 	fd := int(f.Fd())
 	half := writerBenchPipe
 	ring, err := unix.Mmap(-1, 0, 2*half, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
@@ -191,17 +238,20 @@ func benchRawVmsplice(b *testing.B, f *os.File, data []byte, total int) {
 		}
 		cur, fill = 1-cur, 0
 	}
-	for b.Loop() {
-		for n := 0; n < total; n += len(data) {
-			for p := data; len(p) > 0; {
-				m := copy(ring[cur*half+fill:(cur+1)*half], p)
-				fill += m
-				p = p[m:]
-				if fill == half {
-					send()
-				}
+	halves := testutil.WriterFunc(func(p []byte) (int, error) {
+		n := len(p)
+		for len(p) > 0 {
+			m := copy(ring[cur*half+fill:(cur+1)*half], p)
+			fill += m
+			p = p[m:]
+			if fill == half {
+				send()
 			}
 		}
+		return n, nil
+	})
+	for b.Loop() {
+		emit(halves, total)
 		send()
 	}
 }

@@ -407,3 +407,70 @@ func mapped(t *testing.T, addr uintptr) bool {
 	}
 	return false
 }
+
+// TestWriterReadEnd checks that a Writer handed a pipe's read end fails as
+// bufio.Writer does (EBADF), rather than vmsplicing, which on a read end would
+// take bytes out of the pipe.
+func TestWriterReadEnd(t *testing.T) {
+	errOf := func(newW func(io.Writer) bufferedWriter) error {
+		r, w := testutil.OSPipePair(t)
+		if _, err := w.Write([]byte("theirs")); err != nil {
+			t.Fatal(err)
+		}
+		r.SetDeadline(time.Now().Add(2 * time.Second)) // no wait for ever, whatever goes wrong
+		bw := newW(r)
+		bw.WriteString("mine")
+		err := bw.Flush()
+		got := make([]byte, 6)
+		if _, rerr := io.ReadFull(r, got); rerr != nil || string(got) != "theirs" {
+			t.Errorf("the pipe holds %q (%v) after the Flush, want %q", got, rerr, "theirs")
+		}
+		return err
+	}
+	got := errOf(func(w io.Writer) bufferedWriter {
+		sw, err := splice.NewWriter(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := sw.Method(); m != splice.MethodReadWrite {
+			t.Errorf("Method() = %v on a read end, want read/write", m)
+		}
+		return sw
+	})
+	want := errOf(func(w io.Writer) bufferedWriter { return bufio.NewWriter(w) })
+	if !errors.Is(got, syscall.EBADF) || got.Error() != want.Error() {
+		t.Errorf("Flush to a read end = %v, want %v", got, want)
+	}
+}
+
+// TestWriterSmallFlushes flushes a few bytes at a time into a pipe nobody
+// reads yet: like bufio's, the flushes are written into the pipe's pages, so a
+// 64 KiB pipe takes thousands of them (a vmsplice would take a slot each and
+// fill it after 16).
+func TestWriterSmallFlushes(t *testing.T) {
+	r, pw := testutil.OSPipePair(t)
+	w, err := splice.NewWriterSize(pw, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	var want bytes.Buffer
+	for i := range 1000 {
+		line := fmt.Sprintf("line %03d\n", i)
+		want.WriteString(line)
+		w.WriteString(line)
+		if err := w.Flush(); err != nil {
+			t.Fatalf("Flush %d: %v", i, err)
+		}
+	}
+	if m := w.Method(); m != splice.MethodVmsplice && !sandboxRefusesVmsplice() {
+		t.Errorf("Method() = %v", m)
+	}
+	w.Close()
+	pw.Close()
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Equal(t, want.Bytes(), got)
+}

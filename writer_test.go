@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -301,11 +303,17 @@ func TestWriterClose(t *testing.T) {
 
 func second(_ int, err error) error { return err }
 
-// TestNewWriterNil checks that a nil destination is refused.
-func TestNewWriterNil(t *testing.T) {
+// TestNewWriterBadInput checks that a nil destination, and a pipe size no
+// pipe can have, are refused.
+func TestNewWriterBadInput(t *testing.T) {
 	for name, dst := range map[string]io.Writer{"nil": nil, "nil-file": (*os.File)(nil), "nil-pipe": (*splice.Pipe)(nil)} {
 		if w, err := splice.NewWriter(dst); err == nil || w != nil {
 			t.Errorf("NewWriter(%s) = %v, %v; want an error", name, w, err)
+		}
+	}
+	if strconv.IntSize == 64 {
+		if w, err := splice.NewWriterSize(io.Discard, math.MaxInt); err == nil || w != nil {
+			t.Errorf("NewWriterSize(io.Discard, MaxInt) = %v, %v; want an error", w, err)
 		}
 	}
 }
