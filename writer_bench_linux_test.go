@@ -24,6 +24,8 @@ import (
 // in another process ("proc": dd), and into a file.
 //
 //	go test -run '^$' -bench BenchmarkWriter -benchtime 300ms -count 8
+//
+// SPLICE_BENCH_NOHUGE=1 runs the Writers without MADV_HUGEPAGE on their buffer.
 func BenchmarkWriter(b *testing.B) {
 	for _, dst := range []string{"pipe", "proc", "file"} {
 		for _, write := range []string{"200", "262144", "slog"} {
@@ -149,8 +151,8 @@ func benchWriter(b *testing.B, dst string, write string, impl string) {
 			defer restore()
 			want = splice.MethodReadWrite
 		}
-		if os.Getenv("HUGE") != "" {
-			defer splice.SetWriterHugePages(true)()
+		if os.Getenv("SPLICE_BENCH_NOHUGE") == "1" {
+			defer splice.SetWriterHugePages(false)()
 		}
 		sw, err := splice.NewWriterSize(w, writerBenchPipe)
 		if err != nil {
@@ -216,8 +218,9 @@ func writerBenchPipePair(b *testing.B, blocking, forChild bool) (r, w *os.File) 
 }
 
 // benchRawVmsplice is the ceiling: a buffer of twice the pipe's size in mapped
-// memory, each half filled with the writes and vmspliced whole on a blocking
-// fd, as the scheme was first described.
+// memory (a huge page where the kernel gives one), each half filled with the
+// writes and vmspliced whole on a blocking fd, as the scheme was first
+// described.
 func benchRawVmsplice(b *testing.B, f *os.File, emit emitter, total int) {
 	fd := int(f.Fd())
 	half := writerBenchPipe
@@ -226,6 +229,7 @@ func benchRawVmsplice(b *testing.B, f *os.File, emit emitter, total int) {
 		b.Fatal(err)
 	}
 	defer unix.Munmap(ring)
+	unix.Madvise(ring, unix.MADV_HUGEPAGE) // as the Writer does
 	cur, fill := 0, 0
 	send := func() {
 		p := ring[cur*half : cur*half+fill]
