@@ -92,6 +92,25 @@ type Copier struct {
 	// fails, instead of stopping; see Copier.CopyMulti. Copy and CopyN
 	// ignore it.
 	DropFailed bool
+
+	// NoCache keeps the copy from filling the page cache, for copies of files
+	// bigger than the cache is worth spending on (backups, log shipping, file
+	// serving): where src or dst is a regular file, its pages leave the cache
+	// behind the copy, 8 MiB at a time. On the source, those already copied
+	// are dropped (posix_fadvise DONTNEED); on a destination, write-back of
+	// each step is started at once (sync_file_range), and waited for and its
+	// pages dropped a step later, so that dirty pages never pile up. Pages of
+	// the range copied that were in the cache before the copy are dropped too.
+	// Kernel calls are then cut to a step, and Progress (which still gets
+	// every total) is called after each. The advice never fails a copy: the
+	// bytes, the count and the errors are those of a copy without NoCache.
+	// It applies to Copy, CopyN and CopyMulti; on systems other than Linux it
+	// does nothing.
+	NoCache bool
+
+	// callMax, when positive, is the most bytes one kernel call of a direct
+	// path is asked for (NoCache's step).
+	callMax int
 }
 
 // defaultCopier stands in for a nil *Copier.
@@ -118,6 +137,15 @@ func (c *Copier) CopyN(dst io.Writer, src io.Reader, n int64) (int64, error) {
 func (c *Copier) copy(dst io.Writer, src io.Reader, n int64, limited bool) (int64, error) {
 	if c == nil {
 		c = &defaultCopier
+	}
+	if c.NoCache {
+		if cc, nc := c.withNoCache(src, dst); nc != nil {
+			var written int64
+			defer func() { nc.finish(written) }()
+			var err error
+			written, err = cc.copy(dst, src, n, limited)
+			return written, err
+		}
 	}
 	if !c.DisableSplice {
 		written, handled, err := c.kernelCopy(dst, src, n, limited)

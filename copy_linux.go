@@ -279,7 +279,7 @@ func (c *Copier) direct(s, d endpoint, op pumpOp, remain int64) moved {
 func (c *Copier) directAfter(s, d endpoint, op pumpOp, remain int64, r moved) moved {
 	pm := getPump(s, d, op, remain)
 	defer putPump(pm)
-	pm.once = c.Progress != nil
+	pm.once, pm.max = c.Progress != nil, c.callMax
 	for !c.pumpOnce(pm, op, &r) {
 	}
 	return r

@@ -124,6 +124,11 @@ func TestCopyMatchesIOCopy(t *testing.T) {
 					if diff := cmp.Diff(want, got, opts...); diff != "" {
 						t.Errorf("Copier{DisableSplice} differs from io.Copy (-io.Copy +Copy):\n%s", diff)
 					}
+					nocache := &splice.Copier{NoCache: true}
+					got = observe(t, nocache.Copy, sk, dk, data, nil)
+					if diff := cmp.Diff(want, got, opts...); diff != "" {
+						t.Errorf("Copier{NoCache} differs from io.Copy (-io.Copy +Copy):\n%s", diff)
+					}
 					for _, n := range []int64{int64(size / 2), int64(size) + 1} {
 						want = observe(t, func(w io.Writer, r io.Reader) (int64, error) { return baselineN(w, r, n) }, sk, dk, data, nil)
 						got = observe(t, func(w io.Writer, r io.Reader) (int64, error) { return splice.CopyN(w, r, n) }, sk, dk, data, nil)

@@ -89,6 +89,12 @@ func (c *Copier) CopyMulti(src io.Reader, dsts ...io.Writer) (int64, error) {
 			return 0, &DestError{Index: i, Err: errNilDest}
 		}
 	}
+	if c.NoCache {
+		if cc, nc := c.withNoCache(src, dsts...); nc != nil {
+			defer func() { nc.finish(f.total) }()
+			c, f.c = cc, cc
+		}
+	}
 	if !c.DisableSplice {
 		if n, handled, err := c.kernelMulti(f, src); handled {
 			return n, err

@@ -117,6 +117,7 @@ func TestCopyMultiMatchesIOCopy(t *testing.T) {
 		{"DropFailed", (&splice.Copier{DropFailed: true}).CopyMulti},
 		// One-page pipes: a chunk per page, short tees into the pipes.
 		{"PipeSize=4096", (&splice.Copier{PipeSize: 4096}).CopyMulti},
+		{"NoCache", (&splice.Copier{NoCache: true}).CopyMulti},
 	}
 	for _, sk := range testutil.SourceKinds() {
 		for _, dks := range multiCombos {

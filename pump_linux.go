@@ -36,6 +36,7 @@ type pump struct {
 	// (which bounds waiting) can fail the call.
 	held   bool
 	remain int64 // bytes still wanted; negative: until EOF
+	max    int   // the most bytes one system call is asked for; 0: maxChunk
 
 	written int64
 	eof     bool
@@ -96,7 +97,7 @@ var pumpPool = sync.Pool{New: func() any { return newPump() }}
 func getPump(s, d endpoint, op pumpOp, remain int64) *pump {
 	pm := pumpPool.Get().(*pump)
 	pm.src, pm.dst, pm.op, pm.remain = s, d, op, remain
-	pm.once, pm.try, pm.held = false, false, false
+	pm.once, pm.try, pm.held, pm.max = false, false, false, 0
 	return pm
 }
 
@@ -188,7 +189,10 @@ func (p *pump) dstReady(dfd uintptr) bool {
 	spurious := 0
 	for p.remain != 0 {
 		n := maxChunk
-		if p.remain > 0 && p.remain < maxChunk {
+		if p.max > 0 {
+			n = p.max
+		}
+		if p.remain > 0 && p.remain < int64(n) {
 			n = int(p.remain)
 		}
 		m, err := p.call(p.sfd, int(dfd), n)
