@@ -9,6 +9,12 @@ import "io"
 // (a destination keeps two steps: one being written back, one being written).
 const noCacheStep = 8 << 20
 
+// No POSIX_FADV_SEQUENTIAL on the source: in BenchmarkNoCache (Linux 6.18,
+// ext4 on a virtual disk whose read-ahead is already 8 MiB) it gained nothing
+// file → file and file → TCP (within 3%: three runs of 2 GiB file → file, one
+// of 512 MiB file → TCP) and kept up to 1.7 times the source's pages in the
+// cache.
+
 // noCache advises the kernel about a copy's regular files as the copy goes.
 type noCache struct {
 	src     cacheFile
@@ -33,6 +39,7 @@ func (c *Copier) withNoCache(src io.Reader, dsts ...io.Writer) (cc *Copier, nc *
 	nc = &noCache{user: c.Progress}
 	inner, _ := unwrapLimited(src)
 	nc.src, nc.hasSrc = cacheFileOf(inner, false)
+
 	for _, d := range dsts {
 		if f, ok := cacheFileOf(d, true); ok {
 			nc.dsts = append(nc.dsts, f)

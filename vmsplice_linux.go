@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -55,15 +56,17 @@ func Vmsplice(fd int, bufs [][]byte, flags Flags) (int, error) {
 
 // The Writer's vmsplice path.
 //
-// The Writer's bytes take consecutive stream offsets, and offset x lives at
-// ring[x mod len(ring)], in memory mapped outside Go's heap. sent counts the
+// The Writer's bytes take consecutive stream offsets and consecutive positions
+// of ring, memory mapped outside Go's heap, wrapping at its end (or just
+// before it: window may leave a short tail unused, a skip). sent counts the
 // bytes of the Writer's that have entered the pipe; freed is a bound below which
 // every offset is known to have left it (its consumer copied it out, or took
 // the page references on: the hazard the Writer's doc comment warns of).
 //
-// The invariant, kept by window: ring position x mod len(ring) is given to the
-// Writer for offset x only when x-len(ring) < freed, that is, once the byte it
-// held has left the pipe; no other code writes the ring.
+// The invariant, kept by window: a ring position is given to the Writer for
+// offset x only when the offset of the byte it held is below freed, that is,
+// once that byte has left the pipe (room says how far that goes); no other
+// code writes the ring.
 //
 // freed is learnt from FIONREAD. A pipe is a FIFO, and FIONREAD counts every
 // byte in it, so when q bytes are in the pipe after sent bytes of ours went in,
@@ -81,7 +84,8 @@ type vmWriter struct {
 	dst  endpoint    // the pipe, or the regular file
 	pipe *enginePipe // file path: the pipe vmsplice fills and the Writer drains into dst
 	ring []byte
-	off  int // ring position of the next byte to send: sent mod len(ring)
+	off  int // ring position of the next byte to send
+	skip int // the ring's tail left unused at the end of the last lap (window)
 	sent int64
 	// freed: every offset below it has left the pipe.
 	freed int64
@@ -141,7 +145,7 @@ func newVMWriter(dst io.Writer, pipeSize int) *vmWriter {
 		if e.learnAppendAny(); e.append {
 			return nil
 		}
-		cp, err := newEnginePipe(want)
+		cp, err := newEnginePipe(clampPipeSize(want))
 		if err != nil {
 			return nil
 		}
@@ -156,13 +160,15 @@ func newVMWriter(dst io.Writer, pipeSize int) *vmWriter {
 	return vm
 }
 
-// writable reports whether the endpoint's fd is open for writing: on a pipe's
-// read end vmsplice would read, and the destination's own Write is to fail.
+// writable reports whether the endpoint's fd is open for writing (on a pipe's
+// read end vmsplice would read, and the destination's own Write is to fail)
+// and, for a pipe, not in packet mode (O_DIRECT: each write(2) a packet,
+// which vmspliced pages are not).
 func writable(e *endpoint) bool {
 	ok := false
 	e.anyControl(func(fd uintptr) {
 		fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
-		ok = err == nil && fl&unix.O_ACCMODE != unix.O_RDONLY
+		ok = err == nil && fl&unix.O_ACCMODE != unix.O_RDONLY && !(e.isPipe() && fl&unix.O_DIRECT != 0)
 	})
 	return ok
 }
@@ -178,9 +184,12 @@ func (vm *vmWriter) setPipeSize(want int, exact bool) int {
 			return
 		}
 		if cur < want || exact && cur != want {
-			// Refused (EPERM past pipe-max-size or the user's quota, EBUSY when
-			// shrinking under the bytes held): the buffer follows cur.
-			unix.FcntlInt(fd, unix.F_SETPIPE_SZ, want)
+			// Past pipe-max-size (EPERM without CAP_SYS_RESOURCE), the most
+			// allowed; refused still (the user's quota, EBUSY when shrinking
+			// under the bytes held), the buffer follows cur.
+			if _, err := unix.FcntlInt(fd, unix.F_SETPIPE_SZ, want); err == unix.EPERM && want > clampPipeSize(want) {
+				unix.FcntlInt(fd, unix.F_SETPIPE_SZ, clampPipeSize(want))
+			}
 			cur, err = unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0)
 		}
 		if err == nil {
@@ -207,7 +216,7 @@ func (vm *vmWriter) remap(size int) bool {
 		unix.Madvise(ring, unix.MADV_HUGEPAGE)
 	}
 	vm.unmap()
-	vm.ring, vm.off, vm.freed = ring, 0, vm.sent
+	vm.ring, vm.off, vm.skip, vm.freed = ring, 0, 0, vm.sent
 	vm.chunk = max(size/writerChunkDiv, os.Getpagesize())
 	if vm.pipe != nil {
 		vm.chunk = size
@@ -235,16 +244,22 @@ func (vm *vmWriter) release() {
 // that the invariant lets the Writer write. It returns nil when no memory can
 // be had for a bigger ring.
 func (vm *vmWriter) window() []byte {
-	if vm.off == len(vm.ring) {
-		vm.off = 0
+	switch tail := len(vm.ring) - vm.off; {
+	case tail == 0:
+		vm.off, vm.skip = 0, 0
+	case tail < pipeBuf && len(vm.ring) > 2*pipeBuf:
+		// Too short for a record of PIPE_BUF bytes: skipped, so that after
+		// a Flush such a Write goes whole into one flush, as into bufio's
+		// empty buffer.
+		vm.off, vm.skip = 0, tail
 	}
 	lim := min(vm.chunk, len(vm.ring)-vm.off)
 	if vm.pipe != nil {
 		vm.freed = vm.sent
 	}
-	if room := vm.freed + int64(len(vm.ring)) - vm.sent; room < int64(lim) {
+	if room := vm.room(); room < int64(lim) {
 		vm.learnFreed()
-		room = vm.freed + int64(len(vm.ring)) - vm.sent
+		room = vm.room()
 		if room <= 0 {
 			// The pipe holds a ring's worth: it was grown under the Writer, or
 			// FIONREAD failed. Follow the pipe's size with fresh memory.
@@ -256,6 +271,15 @@ func (vm *vmWriter) window() []byte {
 		lim = int(min(int64(lim), room))
 	}
 	return vm.ring[vm.off : vm.off+lim]
+}
+
+// room is how many bytes from ring[off] on the invariant lets the Writer
+// write. Without a skip, the byte last at the position of offset x was x-R
+// (R the ring's length), so x may be written when x-R < freed. A skip of t
+// bytes at the end of the last lap puts the positions t ahead of the offsets
+// for this lap: the byte last at x's position was x-R+t.
+func (vm *vmWriter) room() int64 {
+	return vm.freed + int64(len(vm.ring)) - int64(vm.skip) - vm.sent
 }
 
 // learnFreed asks the pipe how many bytes it holds (FIONREAD).
@@ -279,25 +303,30 @@ const pipeBuf = 4096
 // which reports a failure as the destination's own writes do (and raises
 // SIGPIPE for a broken stdout), and copies from then on.
 func (vm *vmWriter) flush(w *Writer) bool {
+	page := os.Getpagesize()
 	for w.n > 0 {
+		p := w.buf[:w.n]
 		var n int
 		var ok bool
-		switch {
-		case vm.pipe == nil && w.n <= pipeBuf:
-			// A small flush is written: as bufio's, it is atomic among the
-			// pipe's writers, and it shares a slot of the pipe with the
-			// bytes around it where a vmsplice would take one of its own.
-			// (The bytes written are copied: the FIFO argument still holds.)
-			var err error
-			n, err = w.dst.Write(w.buf[:w.n])
-			if err == nil && n < w.n {
-				err = io.ErrShortWrite
-			}
-			w.err, ok = err, true
+		switch head := (page - int(uintptr(unsafe.Pointer(&p[0])))%page) % page; {
 		case vm.pipe != nil:
-			n, ok = vm.toFile(w.buf[:w.n])
+			n, ok = vm.toFile(p)
+		case len(p) <= pipeBuf:
+			// A small flush is written: as bufio's, it is atomic among the
+			// pipe's writers, and it shares the pipe's pages with the bytes
+			// around it where a vmsplice would take a slot of the pipe of its
+			// own. (Written bytes are copies: the FIFO argument holds.)
+			n, ok = vm.write(w, p)
+		case head > 0:
+			// The part of a page before the flush's first whole one, and
+			// (below) the part after its last, are written too: only whole
+			// pages are vmspliced, so that a flush takes no more of the
+			// pipe's slots than its bytes fill.
+			n, ok = vm.write(w, p[:head])
+		case len(p) >= page:
+			n, ok = vm.toPipe(p[:len(p)&^(page-1)])
 		default:
-			n, ok = vm.toPipe(w.buf[:w.n])
+			n, ok = vm.write(w, p)
 		}
 		vm.sent += int64(n)
 		vm.off += n
@@ -313,6 +342,16 @@ func (vm *vmWriter) flush(w *Writer) bool {
 		return false
 	}
 	return true
+}
+
+// write writes p with dst's own Write; a failure sticks in w.err.
+func (vm *vmWriter) write(w *Writer, p []byte) (int, bool) {
+	n, err := w.dst.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	w.err = err
+	return n, true
 }
 
 // vmsplice maps p into the pipe fd, without waiting.

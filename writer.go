@@ -42,7 +42,9 @@ import (
 // Flush writes everything buffered; Close flushes, releases the buffer and the
 // Writer's own pipe, and never closes dst. A flush of at most PIPE_BUF (4096)
 // bytes into a pipe is written with dst.Write, as bufio's is, so that it is
-// atomic among the pipe's writers and shares the pipe's pages. On the
+// atomic among the pipe's writers and shares the pipe's pages (after a Flush
+// such a Write always fits whole); of a bigger one only whole pages are
+// vmspliced, and the parts before and after them written. On the
 // vmsplice path the buffer is handed over a part at a time (a quarter of the
 // pipe's size into a pipe, the Writer's pipe into a file), which Available
 // reports, and a Write bigger than that is buffered part by part, never sent

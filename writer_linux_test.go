@@ -474,3 +474,187 @@ func TestWriterSmallFlushes(t *testing.T) {
 	}
 	testutil.Equal(t, want.Bytes(), got)
 }
+
+// TestWriterRecordsWhole writes records of up to PIPE_BUF bytes, each followed
+// by a Flush, through many laps of the Writer's buffer: as into bufio's, each
+// goes into the pipe by one write, whole (the Writer never leaves less room
+// than that after a Flush), so that writers sharing the pipe never split one.
+func TestWriterRecordsWhole(t *testing.T) {
+	r, pw := testutil.OSPipePair(t)
+	w, err := splice.NewWriterSize(pw, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan []byte)
+	go func() { b, _ := io.ReadAll(r); done <- b }()
+	var want bytes.Buffer
+	for i := range 20000 {
+		rec := bytes.Repeat([]byte{byte('a' + i%26)}, 1+i*37%pipeBufSize)
+		want.Write(rec)
+		if _, err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		if w.Buffered() != len(rec) {
+			t.Fatalf("record %d (%d bytes) split: %d buffered", i, len(rec), w.Buffered())
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if a := w.Available(); a < pipeBufSize {
+			t.Fatalf("after record %d, Available() = %d, want PIPE_BUF at least", i, a)
+		}
+	}
+	w.Close()
+	pw.Close()
+	testutil.Equal(t, want.Bytes(), <-done)
+}
+
+const pipeBufSize = 4096
+
+// TestWriterPipeSlots fills a pipe nobody reads with flushes of a few pages
+// and odd sizes: the Writer gets about as many bytes into it as bufio.Writer
+// (vmsplicing only whole pages, it takes no more of the pipe's slots than
+// its bytes fill).
+func TestWriterPipeSlots(t *testing.T) {
+	for _, size := range []int{4097, 5000, 10000, 16385} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			fill := func(newW func(io.Writer) bufferedWriter) int {
+				_, pw := testutil.OSPipePair(t)
+				bw := newW(pw)
+				pw.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
+				msg := bytes.Repeat([]byte("x"), size)
+				n := 0
+				for {
+					if _, err := bw.Write(msg); err != nil {
+						break
+					}
+					if err := bw.Flush(); err != nil {
+						break
+					}
+					n += size
+				}
+				return n
+			}
+			got := fill(func(w io.Writer) bufferedWriter {
+				sw, err := splice.NewWriterSize(w, 64<<10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return sw
+			})
+			want := fill(func(w io.Writer) bufferedWriter { return bufio.NewWriterSize(w, 64<<10) })
+			t.Logf("a 64 KiB pipe took %d bytes from the Writer, %d from bufio", got, want)
+			if got < want*8/10 {
+				t.Errorf("the Writer got %d bytes into the pipe, bufio %d", got, want)
+			}
+		})
+	}
+}
+
+// TestWriterPacketPipe checks that a pipe in packet mode (O_DIRECT), whose
+// every write is a packet, is written to by write(2), as bufio does.
+func TestWriterPacketPipe(t *testing.T) {
+	reads := func(newW func(io.Writer) bufferedWriter) []int {
+		var fds [2]int
+		if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_DIRECT|unix.O_NONBLOCK); err != nil {
+			t.Skipf("pipe2(O_DIRECT): %v", err)
+		}
+		r, pw := os.NewFile(uintptr(fds[0]), "|0"), os.NewFile(uintptr(fds[1]), "|1")
+		defer r.Close()
+		bw := newW(pw)
+		bw.Write(bytes.Repeat([]byte("p"), 16<<10))
+		if err := bw.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if c, ok := bw.(io.Closer); ok {
+			c.Close()
+		}
+		pw.Close()
+		var got []int
+		buf := make([]byte, 1000)
+		for {
+			n, err := r.Read(buf)
+			if err != nil {
+				return got
+			}
+			got = append(got, n)
+		}
+	}
+	got := reads(func(w io.Writer) bufferedWriter {
+		sw, err := splice.NewWriterSize(w, 64<<10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := sw.Method(); m != splice.MethodReadWrite {
+			t.Errorf("Method() = %v on a packet pipe, want read/write", m)
+		}
+		return sw
+	})
+	want := reads(func(w io.Writer) bufferedWriter { return bufio.NewWriterSize(w, 64<<10) })
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("reads of a packet pipe: %v, want %v (as from bufio)", got, want)
+	}
+}
+
+// TestWriterSizeAboveMax asks for a pipe above pipe-max-size: the pipe gets
+// that size where the kernel allows it (CAP_SYS_RESOURCE), else the most it
+// allows, never less than NewWriter would give it.
+func TestWriterSizeAboveMax(t *testing.T) {
+	p, err := splice.NewPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	w, err := splice.NewWriterSize(p, 4*splice.MaxPipeSize())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if w.Method() != splice.MethodVmsplice {
+		t.Skipf("Method() = %v", w.Method())
+	}
+	if got := p.Size(); got < splice.MaxPipeSize() {
+		t.Errorf("pipe size %d after NewWriterSize(4×MaxPipeSize), want MaxPipeSize (%d) at least", got, splice.MaxPipeSize())
+	}
+}
+
+// TestWriterUnreadLaps writes many laps of the Writer's buffer into a pipe
+// that its consumer has grown past the buffer and does not read yet, in
+// flushes of odd sizes (whole pages vmspliced, a short tail of the buffer
+// skipped now and then): the Writer must never write over a byte still in the
+// pipe, and takes fresh memory instead; the bytes then read are the bytes
+// written.
+func TestWriterUnreadLaps(t *testing.T) {
+	r, pw := testutil.OSPipePair(t)
+	w, err := splice.NewWriterSize(pw, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := r.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr error
+	rc.Control(func(fd uintptr) { _, serr = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 1<<20) })
+	if serr != nil {
+		t.Skipf("F_SETPIPE_SZ 1 MiB: %v", serr)
+	}
+	data := testutil.Data(900<<10, 16)
+	for off, i := 0, 0; off < len(data); i++ {
+		n := min(len(data)-off, 4097+i*1237%9000)
+		if _, err := w.Write(data[off : off+n]); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		off += n
+	}
+	w.Close()
+	pw.Close()
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Equal(t, data, got)
+}
