@@ -156,19 +156,20 @@ func TestWriterBrokenPipe(t *testing.T) {
 // TestWriterDeadline checks that a write deadline on the pipe fires during a
 // Flush that waits for room, with the error a bufio.Writer's Flush returns.
 func TestWriterDeadline(t *testing.T) {
-	errOf := func(newW func(io.Writer) bufferedWriter) (error, time.Duration) {
+	errOf := func(newW func(io.Writer) bufferedWriter) (time.Duration, error) {
 		_, w := testutil.OSPipePair(t) // nobody reads
 		bw := newW(w)
 		w.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
 		start := time.Now()
 		for range 64 {
 			if _, err := bw.Write(make([]byte, 64<<10)); err != nil {
-				return err, time.Since(start)
+				return time.Since(start), err
 			}
 		}
-		return bw.Flush(), time.Since(start)
+		err := bw.Flush()
+		return time.Since(start), err
 	}
-	got, took := errOf(func(w io.Writer) bufferedWriter {
+	took, got := errOf(func(w io.Writer) bufferedWriter {
 		sw, err := splice.NewWriterSize(w, 64<<10)
 		if err != nil {
 			t.Fatal(err)
@@ -178,7 +179,7 @@ func TestWriterDeadline(t *testing.T) {
 		}
 		return sw
 	})
-	want, _ := errOf(func(w io.Writer) bufferedWriter { return bufio.NewWriterSize(w, 128<<10) })
+	_, want := errOf(func(w io.Writer) bufferedWriter { return bufio.NewWriterSize(w, 128<<10) })
 	if !errors.Is(got, os.ErrDeadlineExceeded) || got.Error() != want.Error() {
 		t.Errorf("Writer into a full pipe past its deadline = %v, want %v (as bufio.Writer's)", got, want)
 	}
