@@ -102,15 +102,19 @@ type Copier struct {
 	// pages dropped a step later, so that dirty pages never pile up. Pages of
 	// the range copied that were in the cache before the copy are dropped too.
 	// Kernel calls are then cut to a step, and Progress (which still gets
-	// every total) is called after each. The advice never fails a copy: the
+	// every total) is called after each; a copy that another package's
+	// ReadFrom or WriteTo does (a bufio.Writer's, an http.ResponseWriter's)
+	// is handed the file through a wrapper that advises every step, which
+	// hides the file from that method's own fast path. The advice never fails a copy: the
 	// bytes, the count and the errors are those of a copy without NoCache.
 	// It applies to Copy, CopyN and CopyMulti; on systems other than Linux it
 	// does nothing.
 	NoCache bool
 
 	// callMax, when positive, is the most bytes one kernel call of a direct
-	// path is asked for (NoCache's step).
+	// path is asked for (NoCache's step); nc is the NoCache copy's advice.
 	callMax int
+	nc      *noCache
 }
 
 // defaultCopier stands in for a nil *Copier.
@@ -171,12 +175,20 @@ func (c *Copier) copy(dst io.Writer, src io.Reader, n int64, limited bool) (int6
 // package's own loop copies those.
 func (c *Copier) readWrite(dst io.Writer, src io.Reader, base int64) (int64, error) {
 	if wt, ok := src.(io.WriterTo); ok && !loopsHere(src) {
-		n, err := wt.WriteTo(dst)
+		var d io.Writer = dst
+		if c.nc != nil && len(c.nc.dsts) > 0 {
+			d = &stepWriter{w: dst, nc: c.nc, n: base} // NoCache's rounds during the call
+		}
+		n, err := wt.WriteTo(d)
 		c.delegated(base, n)
 		return n, err
 	}
 	if rf, ok := dst.(io.ReaderFrom); ok && !loopsHere(dst) {
-		n, err := rf.ReadFrom(src)
+		var s io.Reader = src
+		if c.nc != nil && c.nc.hasSrc {
+			s = &stepReader{r: src, nc: c.nc, n: base}
+		}
+		n, err := rf.ReadFrom(s)
 		c.delegated(base, n)
 		return n, asStdLoop(dst, src, false, err)
 	}

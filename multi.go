@@ -91,6 +91,7 @@ func (c *Copier) CopyMulti(src io.Reader, dsts ...io.Writer) (int64, error) {
 	}
 	if c.NoCache {
 		if cc, nc := c.withNoCache(src, dsts...); nc != nil {
+			nc.written = func(i int) int64 { return f.written[i] }
 			defer func() { nc.finish(f.total) }()
 			c, f.c = cc, cc
 		}

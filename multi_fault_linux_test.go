@@ -84,7 +84,15 @@ func readThenDo(t *testing.T, r io.Reader, off int, then func()) func() []byte {
 	var once sync.Once
 	var n int
 	return func() []byte {
-		once.Do(func() { n = <-done })
+		once.Do(func() {
+			select {
+			case n = <-done:
+			case <-time.After(30 * time.Second):
+				// The copy has returned: what did not come by now never will.
+				t.Errorf("readThenDo: the destination's reader is still waiting for %d bytes", off)
+				n = 0
+			}
+		})
 		return buf[:n]
 	}
 }

@@ -1,6 +1,9 @@
 package splice
 
-import "io"
+import (
+	"io"
+	"os"
+)
 
 // NoCache: the page cache left behind a copy (see Copier.NoCache).
 
@@ -29,6 +32,10 @@ type noCache struct {
 	// pages spliced on to a socket or a pipe stay in use (and in the cache)
 	// until the other side is done with them.
 	srcFrom int64
+	// idx maps dsts to the copy's destinations; written, in a CopyMulti,
+	// tells how many bytes destination i took.
+	idx     []int
+	written func(i int) int64
 }
 
 // noCacheLag is how many steps behind its end a round drops the source's
@@ -47,10 +54,17 @@ func (c *Copier) withNoCache(src io.Reader, dsts ...io.Writer) (cc *Copier, nc *
 	nc = &noCache{user: c.Progress}
 	inner, _ := unwrapLimited(src)
 	nc.src, nc.hasSrc = cacheFileOf(inner, false)
-
-	for _, d := range dsts {
+dsts:
+	for i, d := range dsts {
+		for j := range nc.dsts {
+			// (*os.File only: comparing interfaces may panic.)
+			if f, ok := d.(*os.File); ok && f != nil && dsts[nc.idx[j]] == io.Writer(f) {
+				nc.dsts[j].k++ // the same file again: it takes the bytes k times
+				continue dsts
+			}
+		}
 		if f, ok := cacheFileOf(d, true); ok {
-			nc.dsts = append(nc.dsts, f)
+			nc.dsts, nc.idx = append(nc.dsts, f), append(nc.idx, i)
 		}
 	}
 	if !nc.hasSrc && len(nc.dsts) == 0 {
@@ -60,19 +74,34 @@ func (c *Copier) withNoCache(src io.Reader, dsts ...io.Writer) (cc *Copier, nc *
 	copied.NoCache = false
 	copied.Progress = nc.progress
 	copied.callMax = noCacheStep
+	copied.nc = nc
 	return &copied, nc
 }
 
 // progress is the copy's Progress: a round of advice every step, then the
 // caller's Progress, if any.
 func (nc *noCache) progress(total int64) {
+	nc.step(total)
+	if nc.user != nil {
+		nc.user(total)
+	}
+}
+
+// step runs a round of advice once a step has gone by since the last.
+func (nc *noCache) step(total int64) {
 	nc.last = max(nc.last, total)
 	if total-nc.kicked >= noCacheStep {
 		nc.round(total)
 	}
-	if nc.user != nil {
-		nc.user(total)
+}
+
+// limit is the most bytes destination i (of nc.dsts) took: total, or less
+// for one that failed in a CopyMulti.
+func (nc *noCache) limit(i int, total int64) int64 {
+	if nc.written != nil {
+		return min(total, nc.written(nc.idx[i]))
 	}
+	return total
 }
 
 // round drops the source's pages copied in the last noCacheLag steps, waits
@@ -84,9 +113,10 @@ func (nc *noCache) round(total int64) {
 		nc.srcFrom = max(total-noCacheLag*noCacheStep, 0)
 	}
 	for i := range nc.dsts {
-		nc.dsts[i].writeBack(nc.dropped, nc.kicked, true)
-		nc.dsts[i].drop(nc.dropped, nc.kicked)
-		nc.dsts[i].writeBack(nc.kicked, total, false)
+		d, kicked := &nc.dsts[i], nc.limit(i, nc.kicked)
+		d.writeBack(nc.dropped, kicked, true)
+		d.drop(nc.dropped, kicked)
+		d.writeBack(nc.kicked, nc.limit(i, total), false)
 	}
 	nc.dropped, nc.kicked = nc.kicked, total
 }
@@ -100,7 +130,46 @@ func (nc *noCache) finish(written int64) {
 		nc.src.drop(nc.srcFrom, total)
 	}
 	for i := range nc.dsts {
-		nc.dsts[i].writeBack(nc.dropped, total, true)
-		nc.dsts[i].drop(nc.dropped, total)
+		nc.dsts[i].writeBack(nc.dropped, nc.limit(i, total), true)
+		nc.dsts[i].drop(nc.dropped, nc.limit(i, total))
 	}
+}
+
+// stepReader hands a source file to another package's ReadFrom, which does
+// the whole copy in one call, with a round of advice every step of it.
+type stepReader struct {
+	r  io.Reader
+	nc *noCache
+	n  int64
+}
+
+func (s *stepReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.n += int64(max(n, 0))
+	s.nc.step(s.n)
+	return n, err
+}
+
+// stepWriter is stepReader for a destination file given to another package's
+// WriteTo: it writes at most a step at a time.
+type stepWriter struct {
+	w  io.Writer
+	nc *noCache
+	n  int64
+}
+
+func (s *stepWriter) Write(p []byte) (int, error) {
+	done := 0
+	for len(p) > 0 {
+		k := min(len(p), noCacheStep)
+		m, err := s.w.Write(p[:k])
+		done += m
+		s.n += int64(max(m, 0))
+		s.nc.step(s.n)
+		if err != nil || m < k {
+			return done, err
+		}
+		p = p[m:]
+	}
+	return done, nil
 }

@@ -12,6 +12,7 @@ import (
 type cacheFile struct {
 	e     endpoint
 	start int64
+	k     int64 // how many times the copy writes each byte to it (CopyMulti to the same file twice)
 }
 
 // cacheFileOf returns v as a cacheFile if it is a regular file; asDst takes
@@ -21,7 +22,7 @@ func cacheFileOf(v any, asDst bool) (cacheFile, bool) {
 	if !ok || e.engine || e.probe() != nil || !e.isRegular() {
 		return cacheFile{}, false
 	}
-	f := cacheFile{e: e, start: -1}
+	f := cacheFile{e: e, start: -1, k: 1}
 	e.anyControl(func(fd uintptr) {
 		off, err := unix.Seek(int(fd), 0, io.SeekCurrent)
 		if err != nil {
@@ -47,8 +48,8 @@ func (f *cacheFile) drop(from, to int64) {
 		return
 	}
 	page := int64(os.Getpagesize())
-	off := (f.start + from) &^ (page - 1)
-	end := f.start + to
+	off := (f.start + f.k*from) &^ (page - 1)
+	end := f.start + f.k*to
 	f.e.anyControl(func(fd uintptr) {
 		unix.Fadvise(int(fd), off, end-off, unix.FADV_DONTNEED)
 	})
@@ -65,6 +66,6 @@ func (f *cacheFile) writeBack(from, to int64, wait bool) {
 		flags |= unix.SYNC_FILE_RANGE_WAIT_BEFORE | unix.SYNC_FILE_RANGE_WAIT_AFTER
 	}
 	f.e.anyControl(func(fd uintptr) {
-		unix.SyncFileRange(int(fd), f.start+from, to-from, flags)
+		unix.SyncFileRange(int(fd), f.start+f.k*from, f.k*(to-from), flags)
 	})
 }

@@ -1,6 +1,7 @@
 package splice_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -169,3 +170,73 @@ func TestNoCacheUserProgress(t *testing.T) {
 	}
 	testutil.Equal(t, data, dst2.Bytes())
 }
+
+// TestNoCacheDelegated covers copies that another package's ReadFrom or
+// WriteTo does in one call (bufio here, an http.ResponseWriter in a file
+// server): the advice still comes every step of it. And CopyMulti into the
+// same file twice advises the whole of what it wrote there.
+func TestNoCacheDelegated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 40 MiB files")
+	}
+	const size = 40 << 20
+	const bound = 3*8<<20 + 4<<20
+	data := testutil.Data(size, 17)
+	t.Run("ReadFrom", func(t *testing.T) {
+		src := testutil.OpenSource(t, testutil.File, data)
+		src.File.Sync()
+		var peak, wrote int64
+		sampler := testutil.WriterFunc(func(p []byte) (int, error) {
+			wrote += int64(len(p))
+			peak = max(peak, cached(t, src.File, wrote)) // the part read so far
+			return len(p), nil
+		})
+		bw := bufio.NewWriterSize(sampler, 1<<20)
+		n, err := (&splice.Copier{NoCache: true}).Copy(bw, src.R)
+		if err != nil || n != size {
+			t.Fatalf("Copy = %d, %v", n, err)
+		}
+		if peak > bound {
+			t.Errorf("the source's cache reached %d MiB during a copy into a bufio.Writer", peak>>20)
+		}
+	})
+	t.Run("WriteTo", func(t *testing.T) {
+		sink := testutil.OpenSink(t, testutil.File)
+		var peak int64
+		var read int64
+		r := bufio.NewReaderSize(readerFunc(func(p []byte) (int, error) {
+			if read >= size {
+				return 0, io.EOF
+			}
+			n := copy(p, data[read:])
+			read += int64(n)
+			peak = max(peak, cached(t, sink.File, read))
+			return n, nil
+		}), 1<<20)
+		n, err := (&splice.Copier{NoCache: true}).Copy(sink.W, r)
+		if err != nil || n != size {
+			t.Fatalf("Copy = %d, %v", n, err)
+		}
+		if peak > bound {
+			t.Errorf("the destination's cache reached %d MiB during a copy from a bufio.Reader", peak>>20)
+		}
+		testutil.Equal(t, data, sink.Bytes())
+	})
+	t.Run("CopyMulti-same-file", func(t *testing.T) {
+		src := testutil.OpenSource(t, testutil.File, data[:size/2])
+		src.File.Sync()
+		sink := testutil.OpenSink(t, testutil.File)
+		n, err := (&splice.Copier{NoCache: true}).CopyMulti(src.R, sink.W, sink.W)
+		if err != nil || n != size/2 {
+			t.Fatalf("CopyMulti = %d, %v", n, err)
+		}
+		if c := cached(t, sink.File, size); c > 1<<20 {
+			t.Errorf("%d KiB of the file written twice still cached", c>>10)
+		}
+	})
+}
+
+// readerFunc is an io.Reader of a function.
+type readerFunc func(p []byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
