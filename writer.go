@@ -15,7 +15,7 @@ import (
 // memory mapped outside Go's heap, page-aligned, twice the pipe's size; its
 // bytes are mapped into the pipe, not copied, and the memory is written again
 // only once the kernel shows that the bytes it held have left the pipe (see
-// the invariant in vmsplice_linux.go). When dst is a regular file, the Writer
+// the invariant in writer_linux.go). When dst is a regular file, the Writer
 // vmsplices into a pipe of its own and splices that into the file, whose page
 // cache copies the bytes. For every other destination (sockets, writers
 // without an fd), on other systems, where a sandbox refuses vmsplice, and on a
