@@ -40,8 +40,12 @@ type Pipe struct {
 
 // Reader returns the read end, for handing to code that wants an *os.File (an
 // exec.Cmd's Stdin, say). It stays owned by p: closing it closes p's read end.
-// Never call its Fd method while p is in use: Fd switches the fd to blocking mode,
-// after which reads block a thread and deadlines no longer apply.
+// Its Fd method, which exec.Cmd calls, switches the fd to blocking mode, as for
+// an os.Pipe end, so that a child process gets the blocking pipe it expects;
+// from then on the parent's reads from that end block a thread and its
+// deadlines no longer apply. Hand an end to a child and then leave it to the
+// child (close it in the parent once the child has started); never call Fd
+// while p is in use.
 func (p *Pipe) Reader() *os.File { return p.r }
 
 // Writer returns the write end; see Reader. Closing it has the effect of CloseWrite.

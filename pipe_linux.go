@@ -16,13 +16,20 @@ import (
 
 // NewPipe returns a new pipe of the system's default capacity (64 KiB on most
 // Linux systems); SetSize changes it.
+//
+// The pipe is made by os.Pipe: pipe2(2) with O_CLOEXEC, the ends switched to
+// non-blocking mode and registered with the poller by package os, which then
+// knows that it set O_NONBLOCK itself. So an end's Fd method, which exec.Cmd
+// calls on a Stdin or Stdout it is given, hands out a blocking fd, as for
+// os.Pipe. (A pipe made non-blocking by pipe2 and given to os.NewFile would
+// stay non-blocking in the child, which few programs expect: a cat would fail
+// with EAGAIN as soon as the pipe was empty.)
 func NewPipe() (*Pipe, error) {
-	var fds [2]int
-	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-		return nil, os.NewSyscallError("pipe2", err)
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err // an *os.SyscallError naming pipe2, as os.Pipe makes it
 	}
-	// os.NewFile registers a non-blocking fd with the poller.
-	return &Pipe{r: os.NewFile(uintptr(fds[0]), "|0"), w: os.NewFile(uintptr(fds[1]), "|1")}, nil
+	return &Pipe{r: r, w: w}, nil
 }
 
 // end returns the read (or, with w set, the write) end as a splice endpoint.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -725,4 +726,58 @@ func waitParked(t *testing.T, done <-chan error) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("the operation never parked in the poller")
+}
+
+// TestPipeEndsToChild hands a Pipe's ends to child processes, as a user hands
+// an os.Pipe's: the read end as a cat's stdin, the write end as another cat's
+// stdout. The child must get a blocking pipe (exec.Cmd calls Fd): a
+// non-blocking one makes cat fail with EAGAIN whenever the pipe is empty, which
+// a feeder slower than cat makes happen at once.
+func TestPipeEndsToChild(t *testing.T) {
+	cat, err := exec.LookPath("cat")
+	if err != nil {
+		t.Skip("no cat:", err)
+	}
+	want := testutil.Data(300<<10, 7)
+	for i := range 10 {
+		in, err := splice.NewPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := splice.NewPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(cat)
+		cmd.Stdin, cmd.Stdout = in.Reader(), out.Writer()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		in.Reader().Close() // the child's now
+		out.Writer().Close()
+		fed := make(chan error, 1)
+		go func() {
+			// Slowly, so that cat finds its stdin empty and waits.
+			var err error
+			for off := 0; off < len(want) && err == nil; off += 100 << 10 {
+				time.Sleep(time.Millisecond)
+				_, err = in.Write(want[off:min(off+100<<10, len(want))])
+			}
+			if cerr := in.CloseWrite(); err == nil {
+				err = cerr
+			}
+			fed <- err
+		}()
+		got, rerr := io.ReadAll(out)
+		if err := <-fed; err != nil {
+			t.Errorf("run %d: feeding cat: %v", i, err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("run %d: cat: %v", i, err)
+		}
+		out.Close()
+		if rerr != nil || !bytes.Equal(got, want) {
+			t.Fatalf("run %d: got %d bytes (%v), want %d, same: %v", i, len(got), rerr, len(want), bytes.Equal(got, want))
+		}
+	}
 }
