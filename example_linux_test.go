@@ -1,12 +1,15 @@
 package splice_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -184,4 +187,97 @@ func ExampleWriter_generator() {
 	}
 	fmt.Println(strings.TrimSpace(count.String()), "bytes")
 	// Output: 2097152 bytes
+}
+
+// NonBlock makes a raw call return EAGAIN instead of blocking the thread: here
+// a tee from a pipe that holds nothing yet.
+func ExampleFlags() {
+	var a, b [2]int
+	if err := unix.Pipe2(a[:], unix.O_CLOEXEC); err != nil {
+		log.Fatal(err)
+	}
+	if err := unix.Pipe2(b[:], unix.O_CLOEXEC); err != nil {
+		log.Fatal(err)
+	}
+	defer func() {
+		for _, fd := range []int{a[0], a[1], b[0], b[1]} {
+			unix.Close(fd)
+		}
+	}()
+	_, err := splice.Tee(a[0], b[1], 1<<20, splice.NonBlock)
+	fmt.Println(errors.Is(err, syscall.EAGAIN))
+	// Output: true
+}
+
+// A pipe sized to its job: shrunk to a page, its producer is held back as
+// soon as a page is waiting; grown, both sides wake up less often. The kernel
+// rounds a size up to a power of two pages, refuses to shrink a pipe below what
+// it holds, and refuses unprivileged growth past MaxPipeSize or the user's quota.
+func ExamplePipe_SetSize() {
+	p, err := splice.NewPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+	page := os.Getpagesize()
+
+	granted, err := p.SetSize(page + 1)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("rounded up to two pages:", granted == 2*page)
+
+	if _, err := p.Write(make([]byte, 2*page)); err != nil {
+		log.Fatal(err)
+	}
+	_, err = p.SetSize(page) // two pages are buffered
+	fmt.Println("busy:", errors.Is(err, syscall.EBUSY), p.Size() == 2*page)
+
+	_, err = p.SetSize(splice.MaxPipeSize())
+	if err != nil && !errors.Is(err, syscall.EPERM) { // EPERM: the quota is spent
+		log.Fatal(err)
+	}
+	fmt.Println("at least as big:", p.Size() >= 2*page)
+	// Output:
+	// rounded up to two pages: true
+	// busy: true true
+	// at least as big: true
+}
+
+// Buffered tells a producer how far its consumer lags behind: the bytes written
+// into the pipe and not read yet.
+func ExamplePipe_Buffered() {
+	p, err := splice.NewPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Write(make([]byte, 42)); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(p.Buffered())
+	if _, err := p.Read(make([]byte, 10)); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(p.Buffered())
+	// Output:
+	// 42
+	// 32
+}
+
+// Writer is the write end as an *os.File: here for a write deadline, so that
+// a producer gives up on a consumer that stopped reading instead of waiting
+// forever. The Write returns what fit in the pipe, and the deadline's error.
+func ExamplePipe_Writer() {
+	p, err := splice.NewPipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Writer().SetWriteDeadline(time.Now().Add(10 * time.Millisecond)); err != nil {
+		log.Fatal(err)
+	}
+	n, err := p.Write(make([]byte, 4*p.Size())) // nobody reads
+	fmt.Println(errors.Is(err, os.ErrDeadlineExceeded), n == p.Size())
+	// Output: true true
 }

@@ -50,8 +50,16 @@ func ExamplePipe_ReadFrom() {
 	defer p.Close()
 	lr := &io.LimitedReader{R: f, N: 11}
 	n, err := p.ReadFrom(lr)
-	fmt.Println(n, err, lr.N, p.Buffered())
-	// Output: 11 <nil> 0 11
+	if err != nil {
+		log.Fatal(err)
+	}
+	p.CloseWrite()
+	got, err := io.ReadAll(p)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%d bytes, %d left to read: %q\n", n, lr.N, got)
+	// Output: 11 bytes, 0 left to read: "first line\n"
 }
 
 // Copy is io.Copy: here from a file into a pipe (one splice on Linux) and out of
@@ -219,4 +227,55 @@ func ExampleCopier_CopyMulti() {
 	// Output:
 	// forwarded 18 bytes: "GET / HTTP/1.0\r\n\r\n"
 	// recorded "GET / HTTP/1.0\r\n\r\n"
+}
+
+// A feed that wants the biggest pipe it may have asks for no more than
+// MaxPipeSize: above it, an unprivileged SetSize fails.
+func ExampleMaxPipeSize() {
+	want := min(4<<20, splice.MaxPipeSize())
+	fmt.Println("size >= 4096:", want >= 4096)
+	// Output: size >= 4096: true
+}
+
+// Flags print as the kernel names them, for logs and error messages.
+func ExampleFlags_String() {
+	fmt.Println(splice.Move | splice.More)
+	fmt.Println(splice.NonBlock)
+	fmt.Println(splice.Flags(0))
+	fmt.Println(splice.Gift | 0x40) // a bit this package has no name for
+	// Output:
+	// SPLICE_F_MOVE|SPLICE_F_MORE
+	// SPLICE_F_NONBLOCK
+	// 0
+	// SPLICE_F_GIFT|0x40
+}
+
+// A Method prints as the system call it stands for: what a server would put in
+// a debug log line next to Plan's answer. A reader with no fd behind it is read
+// and written on every system.
+func ExampleMethod_String() {
+	for m := splice.MethodReadWrite; m <= splice.MethodVmsplice; m++ {
+		fmt.Println(m)
+	}
+	fmt.Println("plan:", splice.Plan(io.Discard, strings.NewReader("in memory")))
+	// Output:
+	// read/write
+	// splice
+	// copy_file_range
+	// sendfile
+	// vmsplice
+	// plan: read/write
+}
+
+// A server deciding whether to report a response as zero-copy: a destination
+// without an fd (here a buffer) is always reached by read and write.
+func ExampleMethod() {
+	var body strings.Builder
+	switch m := splice.Plan(&body, strings.NewReader("hello")); m {
+	case splice.MethodReadWrite:
+		fmt.Println("through the program:", m)
+	default:
+		fmt.Println("zero-copy:", m)
+	}
+	// Output: through the program: read/write
 }
