@@ -97,7 +97,6 @@ func benchNames() []string {
 
 func runBench(args []string) int {
 	fs := flag.NewFlagSet("splice bench", flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), benchUsage)
 		fs.PrintDefaults()
@@ -107,11 +106,8 @@ func runBench(args []string) int {
 	count := fs.Int("count", 5, "runs of each implementation per row (after a warm-up run)")
 	jsonOut := fs.Bool("json", false, "print one JSON document instead of the table")
 	svgFile := fs.String("svg", "", "also write a bar chart to `FILE`")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if status, ok := parseFlags(fs, args); !ok {
+		return status
 	}
 	if fs.NArg() > 0 {
 		warnf("bench", "unexpected argument %q", fs.Arg(0))

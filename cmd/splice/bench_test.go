@@ -274,7 +274,7 @@ func TestBenchUsage(t *testing.T) {
 	for _, tc := range []struct {
 		args   []string
 		status int
-		stderr string // a regexp
+		stderr string // a regexp; for -h, stdout's (GNU's --help prints there)
 	}{
 		{[]string{"-h"}, exitOK, `(?s)usage: splice bench.*"raw" is what a plain blocking C loop.*not an upper bound.*refuses \(exit 2\).*half of the free space.*Example:.*splice bench -size`},
 		{[]string{"-size", "lots"}, exitUsage, `^splice bench: invalid -size "lots": `},
@@ -292,7 +292,13 @@ func TestBenchUsage(t *testing.T) {
 		{[]string{"extra"}, exitUsage, `unexpected argument "extra"`},
 		{[]string{"-size", "1K", "-count", "1", "-pairs", "file-file", "-svg", "/nonexistent/dir/x.svg"}, exitFailure, `^splice bench: /nonexistent/dir/x.svg: No such file or directory\n$`},
 	} {
-		_, stderr, status := runBenchCmd(t, tc.args...)
+		stdout, stderr, status := runBenchCmd(t, tc.args...)
+		if tc.args[0] == "-h" {
+			if stderr != "" {
+				t.Errorf("splice bench -h wrote %q to stderr", stderr)
+			}
+			stderr = stdout
+		}
 		if status != tc.status {
 			t.Errorf("splice bench %q: exit status %d, want %d\n%s", tc.args, status, tc.status, stderr)
 		}

@@ -14,7 +14,9 @@
 package main
 
 import (
+	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -118,4 +120,25 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// parseFlags parses args into fs. The flag package's output is held until
+// Parse says what it is: the usage asked for by -h, -help or --help goes to
+// stdout, as GNU tools print --help, and parseFlags reports exitOK; an error and
+// the usage after it go to stderr, and it reports exitUsage. ok reports that
+// the command should go on.
+func parseFlags(fs *flag.FlagSet, args []string) (status int, ok bool) {
+	var out bytes.Buffer
+	fs.SetOutput(&out)
+	err := fs.Parse(args)
+	fs.SetOutput(os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Stdout.Write(out.Bytes())
+		return exitOK, false
+	case err != nil:
+		os.Stderr.Write(out.Bytes())
+		return exitUsage, false
+	}
+	return exitOK, true
 }

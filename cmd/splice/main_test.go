@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -56,5 +57,27 @@ func TestStrerror(t *testing.T) {
 	_, err := os.Open("/nonexistent/file")
 	if got, want := strerror(err), "No such file or directory"; got != want {
 		t.Errorf("strerror(%v) = %q, want %q", err, got, want)
+	}
+}
+
+// TestHelpOnStdout: every command's -h and "splice help COMMAND" print its
+// usage on stdout (as GNU tools print --help), nothing on stderr, exit 0.
+func TestHelpOnStdout(t *testing.T) {
+	for name := range commands {
+		for _, args := range [][]string{{name, "-h"}, {name, "--help"}, {"help", name}} {
+			cmd := splice(t, args...)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Errorf("splice %q: %v\n%s", args, err, stderr.String())
+				continue
+			}
+			if !strings.Contains(stdout.String(), "usage: splice "+name) {
+				t.Errorf("splice %q: stdout %q, want the usage", args, stdout.String())
+			}
+			if stderr.Len() > 0 {
+				t.Errorf("splice %q wrote to stderr: %q", args, stderr.String())
+			}
+		}
 	}
 }
