@@ -45,13 +45,11 @@ func proxyHeaderV1(src, dst net.Addr) []byte {
 	if !ok {
 		return []byte("PROXY UNKNOWN\r\n")
 	}
-	fam, sip, dip := "TCP6", s.IP.To16().String(), d.IP.To16().String()
+	// net.IP.String prints an IPv4-mapped address as a.b.c.d; the spec
+	// wants an IPv6 address in the TCP6 line.
+	fam, sip, dip := "TCP6", ip6String(s.IP), ip6String(d.IP)
 	if v4 {
 		fam, sip, dip = "TCP4", s.IP.To4().String(), d.IP.To4().String()
-	} else {
-		// net.IP.String prints an IPv4-mapped address as a.b.c.d; the
-		// spec wants an IPv6 address in the TCP6 line.
-		sip, dip = ip6String(s.IP), ip6String(d.IP)
 	}
 	b := []byte("PROXY " + fam + " " + sip + " " + dip + " ")
 	b = strconv.AppendInt(b, int64(s.Port), 10)
