@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux || splice_portable
 
 package splice
 
@@ -74,12 +74,14 @@ func (p *Pipe) WriteTo(dst io.Writer) (int64, error) {
 // Tee needs tee(2): here it returns an error matching errors.ErrUnsupported.
 func (p *Pipe) Tee(dst *Pipe, n int) (int64, error) { return 0, unsupported("tee") }
 
-// Size returns MaxPipeSize: this system does not report a pipe's capacity.
+// Size returns 64 KiB, what pipes grow to on Darwin and the BSDs (and the
+// default capacity of a Linux pipe, where the portable build is tested): this
+// system does not report a pipe's capacity.
 func (p *Pipe) Size() int {
 	if p.closed.Load() {
 		return 0
 	}
-	return MaxPipeSize()
+	return otherMaxPipeSize
 }
 
 // SetSize needs F_SETPIPE_SZ: here it returns Size and an error matching

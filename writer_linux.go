@@ -1,3 +1,5 @@
+//go:build !splice_portable
+
 package splice
 
 import (
