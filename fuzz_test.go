@@ -96,16 +96,16 @@ func FuzzCopyFailingWriter(f *testing.F) {
 		data := testutil.Data(int(size%(fuzzMaxSize+1)), seed)
 		lim := int(limit % uint32(len(data)+2))
 
-		run := func(copy func(io.Writer, io.Reader) (int64, error)) (int64, error, []byte, *testutil.Source) {
+		run := func(copy func(io.Writer, io.Reader) (int64, error)) (int64, []byte, *testutil.Source, error) {
 			src := testutil.OpenSource(t, sk, data)
 			w := &testutil.FailWriter{Limit: lim, Short: short}
 			n, err := copy(w, src.R)
-			return n, err, w.Bytes(), src
+			return n, w.Bytes(), src, err
 		}
-		wantN, wantErr, wantBytes, _ := run(io.Copy)
+		wantN, wantBytes, _, wantErr := run(io.Copy)
 		var unwritten []byte
 		c := &splice.Copier{Unwritten: func(b []byte) { unwritten = append(unwritten, b...) }}
-		gotN, gotErr, gotBytes, src := run(c.Copy)
+		gotN, gotBytes, src, gotErr := run(c.Copy)
 		if gotN != wantN || errChain(gotErr) != errChain(wantErr) || !bytes.Equal(gotBytes, wantBytes) {
 			t.Errorf("%v, %d bytes into a writer failing after %d (short %v): Copy = %d, %q, %d bytes written; io.Copy = %d, %q, %d bytes written",
 				sk, len(data), lim, short, gotN, errChain(gotErr), len(gotBytes), wantN, errChain(wantErr), len(wantBytes))
