@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -271,31 +270,14 @@ func wrapArgs(wrap []string, prog string, args []string) []string {
 
 func TestCatUsage(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		args   []string
-		status int
-		stdout string // a part of it
-		stderr string // a part of it
-	}{
+	checkUsage(t, "cat", []usageCase{
 		{[]string{"-h"}, exitOK, "Example:", ""},
 		{[]string{"--help"}, exitOK, "usage: splice cat", ""},
 		{[]string{"-n", "x"}, exitUsage, "", "splice cat: invalid option -- 'n'\nTry 'splice cat -h' for more information.\n"},
 		{[]string{"-uA"}, exitUsage, "", "splice cat: invalid option -- 'A'\n"},
 		{[]string{"--number"}, exitUsage, "", "splice cat: unrecognized option '--number'\n"},
 		{[]string{"-u=false"}, exitUsage, "", "invalid option -- '='"},
-	} {
-		var stdout, stderr bytes.Buffer
-		cmd := splice(t, append([]string{"cat"}, tc.args...)...)
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		if got, want := status(t, err), fmt.Sprintf("exit %d", tc.status); got != want {
-			t.Errorf("splice cat %q: %s, want %s", tc.args, got, want)
-		}
-		if !strings.Contains(stdout.String(), tc.stdout) || !strings.Contains(stderr.String(), tc.stderr) {
-			t.Errorf("splice cat %q: stdout %q, stderr %q; want them to hold %q and %q",
-				tc.args, stdout.String(), stderr.String(), tc.stdout, tc.stderr)
-		}
-	}
+	})
 }
 
 func TestQuotef(t *testing.T) {

@@ -305,3 +305,30 @@ func compareGNU(t *testing.T, name string, dir string, args []string, in, out st
 	}
 	return ours
 }
+
+// A usageCase is a command line of a command that only parses its arguments,
+// and what it must print and exit with.
+type usageCase struct {
+	args   []string
+	status int
+	stdout string // a part of it
+	stderr string // a part of it
+}
+
+// checkUsage runs "splice name args..." for each case.
+func checkUsage(t *testing.T, name string, cases []usageCase) {
+	t.Helper()
+	for _, tc := range cases {
+		var stdout, stderr bytes.Buffer
+		cmd := splice(t, append([]string{name}, tc.args...)...)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if got, want := status(t, err), fmt.Sprintf("exit %d", tc.status); got != want {
+			t.Errorf("splice %s %q: %s, want %s", name, tc.args, got, want)
+		}
+		if !strings.Contains(stdout.String(), tc.stdout) || !strings.Contains(stderr.String(), tc.stderr) {
+			t.Errorf("splice %s %q: stdout %q, stderr %q; want them to hold %q and %q",
+				name, tc.args, stdout.String(), stderr.String(), tc.stdout, tc.stderr)
+		}
+	}
+}

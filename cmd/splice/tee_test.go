@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -313,12 +312,7 @@ func TestTeeFIFO(t *testing.T) {
 
 func TestTeeUsage(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		args   []string
-		status int
-		stdout string // a part of it
-		stderr string // a part of it
-	}{
+	checkUsage(t, "tee", []usageCase{
 		{[]string{"-h"}, exitOK, "Example:", ""},
 		{[]string{"--help"}, exitOK, "--output-error", ""},
 		{[]string{"-x"}, exitUsage, "", "splice tee: invalid option -- 'x'\n"},
@@ -330,19 +324,7 @@ func TestTeeUsage(t *testing.T) {
 		{[]string{"--output-error=w"}, exitUsage, "", "ambiguous argument 'w' for '--output-error'"},
 		{[]string{"--output-error="}, exitUsage, "", "ambiguous argument '' for '--output-error'"},
 		{[]string{"--output-error=exit-"}, exitOK, "", ""},
-	} {
-		var stdout, stderr bytes.Buffer
-		cmd := splice(t, append([]string{"tee"}, tc.args...)...)
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		if got, want := status(t, err), fmt.Sprintf("exit %d", tc.status); got != want {
-			t.Errorf("splice tee %q: %s, want %s", tc.args, got, want)
-		}
-		if !strings.Contains(stdout.String(), tc.stdout) || !strings.Contains(stderr.String(), tc.stderr) {
-			t.Errorf("splice tee %q: stdout %q, stderr %q; want them to hold %q and %q",
-				tc.args, stdout.String(), stderr.String(), tc.stdout, tc.stderr)
-		}
-	}
+	})
 }
 
 func TestParseTee(t *testing.T) {
