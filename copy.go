@@ -38,7 +38,9 @@ import (
 // it they would only loop out of Unwritten's reach, or re-enter the kernel
 // paths that the kernel refused (a sandbox refusing splice or sendfile fails
 // io.Copy between two TCP sockets; it does not fail Copy). Plan tells which
-// path a pair takes.
+// path a pair takes. The pooled pipes are bounded (SetMaxPipes): a copy that
+// finds none to be had, or only one too small to pay for itself (the user's
+// pipe-page budget spent), goes by read and write.
 //
 // Blocking operations park the goroutine in Go's poller, so deadlines set on
 // either side fire during Copy.

@@ -146,8 +146,13 @@ func testCopyAllocs(t *testing.T, size int) {
 	tcpC, tcpD := testutil.TCPPair(t)
 	r1, w1 := testutil.OSPipePair(t)
 	r2, w2 := testutil.OSPipePair(t)
+	// Each feed writes size bytes before anything reads them: the pipes
+	// must hold them (they may not, where the user's pipe pages are spent).
+	growPipe(t, w1, size)
+	growPipe(t, w2, size)
 	file := testutil.TempFile(t, data)
 	p := newPipe(t)
+	growPipe(t, p, size)
 	for _, tc := range []struct {
 		name     string
 		feed     func()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"sync/atomic"
 )
 
 // kernelCopy hands the pairs for which this system's standard library has a
@@ -53,3 +54,8 @@ func (c *Copier) plan(dst io.Writer, src io.Reader) Method { return MethodReadWr
 // closedAsCopyFileRange is Linux's: other systems' os.File.ReadFrom takes no
 // copy_file_range locks that blame the destination.
 func closedAsCopyFileRange(dst io.Writer, src io.Reader, err error) error { return err }
+
+// maxPipes is what SetMaxPipes last set: the portable engine makes no pipes.
+var maxPipes atomic.Int64
+
+func setMaxPipes(n int) int { return int(maxPipes.Swap(int64(max(n, 0)))) }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -17,6 +18,9 @@ var (
 	pathsMu sync.Mutex
 	paths   = map[any][]MethodRun{}
 )
+
+// MaxPipesFor is the default pipe budget's formula.
+var MaxPipesFor = maxPipesFor
 
 // Engine constants that tests assert on.
 const (
@@ -86,34 +90,63 @@ func CountEnginePipes() (taken func() int64, stop func()) {
 	return n.Load, func() { testHookGetPipe = nil }
 }
 
-// PooledPipeBytes reports how many pipes the pool holds now and how many bytes
-// they hold in all (FIONREAD), putting them back.
-func PooledPipeBytes() (pipes, bytes int) {
-	var all []*enginePipe
-	for {
-		cp, ok := pipePool.Get().(*enginePipe)
-		if !ok {
-			break
-		}
-		all = append(all, cp)
+// PooledPipeBytes reports how many pipes are idle now and how many bytes they
+// hold in all (FIONREAD).
+func PooledPipeBytes() (idle, bytes int) {
+	pipes.mu.Lock()
+	defer pipes.mu.Unlock()
+	for _, cp := range pipes.idle {
 		if n, err := unix.IoctlGetInt(cp.r, unix.TIOCINQ); err == nil {
 			bytes += n
 		}
 	}
-	for _, cp := range all {
-		pipePool.Put(cp)
-	}
-	return len(all), bytes
+	return len(pipes.idle), bytes
 }
 
-// DrainPipePool closes the pooled pipes, for the leak check.
+// DrainPipePool closes the idle pipes now, for the leak check.
 func DrainPipePool() {
-	for {
-		cp, ok := pipePool.Get().(*enginePipe)
-		if !ok {
-			return
-		}
-		cp.close()
+	pipes.mu.Lock()
+	idle := pipes.take(len(pipes.idle))
+	pipes.mu.Unlock()
+	closeAll(idle)
+}
+
+// EnginePipes reports how many engine pipes are open, in use and idle, and how
+// many of them are idle.
+func EnginePipes() (open, idle int) {
+	pipes.mu.Lock()
+	defer pipes.mu.Unlock()
+	return pipes.open, len(pipes.idle)
+}
+
+// SetPipeIdleTimeout makes idle pipes close after d (not for parallel tests).
+func SetPipeIdleTimeout(d time.Duration) (restore func()) {
+	pipes.mu.Lock()
+	old := pipeIdleTimeout
+	pipeIdleTimeout = d
+	if pipes.trimming {
+		pipes.trim.Reset(d)
+	}
+	pipes.mu.Unlock()
+	return func() {
+		pipes.mu.Lock()
+		pipeIdleTimeout = old
+		pipes.mu.Unlock()
+	}
+}
+
+// SetPipeRetryAfter sets how long the engine makes no pipe after one could not
+// be had (not for parallel tests).
+func SetPipeRetryAfter(d time.Duration) (restore func()) {
+	pipes.mu.Lock()
+	old := pipeRetryAfter
+	pipeRetryAfter = d
+	pipes.retry = time.Time{}
+	pipes.mu.Unlock()
+	return func() {
+		pipes.mu.Lock()
+		pipeRetryAfter = old
+		pipes.mu.Unlock()
 	}
 }
 

@@ -103,3 +103,22 @@ func roundPipeSize(n int) int {
 	}
 	return int(size)
 }
+
+// SetMaxPipes sets the most pipes the engine holds at once, in use by copies
+// and idle between them, and returns the previous budget; n <= 0 restores the
+// default. A copy that needs a pipe past the budget goes by read and write, as
+// io.Copy does (HAProxy's maxpipes works the same way). Pipes idle for a
+// second are closed.
+//
+// The default is an eighth of RLIMIT_NOFILE (each pipe takes two fds), at least
+// 16 and at most 4,096; for a process without CAP_SYS_RESOURCE or
+// CAP_SYS_ADMIN it is also at most as many MaxPipeSize pipes as half of
+// /proc/sys/fs/pipe-user-pages-soft holds (32 with the kernel's defaults),
+// because every pipe of the user is charged to that budget and past it the
+// kernel shrinks new pipes to two pages. Whatever the budget, a pipe the
+// kernel gives too small to beat read and write (that budget spent by other
+// processes) is closed at once, and copies go by read and write for a moment.
+//
+// Where the engine makes no pipes (systems without splice(2)), the budget is
+// recorded and unused, and the default is 0.
+func SetMaxPipes(n int) (prev int) { return setMaxPipes(n) }
