@@ -40,7 +40,8 @@ import (
 // io.Copy between two TCP sockets; it does not fail Copy). Plan tells which
 // path a pair takes. The pooled pipes are bounded (SetMaxPipes): a copy that
 // finds none to be had, or only one too small to pay for itself (the user's
-// pipe-page budget spent), goes by read and write.
+// pipe-page budget spent), goes without: by read and write, or by sendfile
+// from a regular file.
 //
 // Blocking operations park the goroutine in Go's poller, so deadlines set on
 // either side fire during Copy.

@@ -22,6 +22,7 @@ type enginePipe struct {
 	size      int
 	in, out   *pump
 	idleSince time.Time // when it was put back, while idle
+	counted   bool      // in the budget: taken by getPipe
 	cleanup   runtime.Cleanup
 }
 
@@ -112,15 +113,34 @@ func pipeUserPagesSoft() int64 {
 }
 
 // pipePagesExempt reports whether this process has CAP_SYS_RESOURCE or
-// CAP_SYS_ADMIN in its effective set: the kernel then holds its pipes to no
-// page budget.
+// CAP_SYS_ADMIN in its effective set, in the initial user namespace: the
+// kernel then holds its pipes to no page budget. (Its capable() asks the
+// initial namespace: root in a rootless container is held to the budget.)
 func pipePagesExempt() bool {
+	if !initialUserNS(procSelfUIDMap) {
+		return false
+	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if unix.Capget(&hdr, &data[0]) != nil {
 		return false
 	}
 	return data[0].Effective&(1<<unix.CAP_SYS_RESOURCE|1<<unix.CAP_SYS_ADMIN) != 0
+}
+
+// procSelfUIDMap is where Linux publishes this process's user namespace's
+// uid mapping; a variable so tests can point it elsewhere.
+var procSelfUIDMap = "/proc/self/uid_map"
+
+// initialUserNS reports whether the uid map at path is the initial user
+// namespace's, which maps every uid to itself (or cannot be read: a kernel
+// without user namespaces).
+func initialUserNS(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return true
+	}
+	return strings.Join(strings.Fields(string(b)), " ") == "0 0 4294967295"
 }
 
 // limit returns the budget. b.mu is held.
@@ -185,14 +205,14 @@ func trimIdle() {
 	closeAll(old)
 }
 
-// newEnginePipe makes a pipe, sized to size on a best-effort basis. It does
-// not count it in the budget.
-func newEnginePipe(size int) (*enginePipe, error) {
+// newEnginePipe makes a pipe, sized to size on a best-effort basis, counted
+// in the budget if counted (getPipe's pipes; a Writer's own pipe is not).
+func newEnginePipe(size int, counted bool) (*enginePipe, error) {
 	var fds [2]int
 	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return nil, os.NewSyscallError("pipe2", err)
 	}
-	cp := &enginePipe{r: fds[0], w: fds[1], in: newPump(), out: newPump()}
+	cp := &enginePipe{r: fds[0], w: fds[1], in: newPump(), out: newPump(), counted: counted}
 	got, err := unix.FcntlInt(uintptr(cp.w), unix.F_SETPIPE_SZ, size)
 	if err != nil {
 		// Refused (EPERM past the user's budget): keep what the kernel gave.
@@ -205,9 +225,13 @@ func newEnginePipe(size int) (*enginePipe, error) {
 	cp.in.dst = endpoint{engine: true, fd: cp.w, kind: kindPipe, blocking: no}
 	cp.in.once = true
 	cp.out.src = endpoint{engine: true, fd: cp.r, kind: kindPipe, blocking: no}
-	// A pipe that no copy gave back (a bug) is closed when collected, and
-	// leaves the budget.
-	cp.cleanup = runtime.AddCleanup(cp, closeLost, fds)
+	// A pipe that no copy gave back (a bug) or Writer closed is closed
+	// when collected, and leaves the budget.
+	if counted {
+		cp.cleanup = runtime.AddCleanup(cp, closeLost, fds)
+	} else {
+		cp.cleanup = runtime.AddCleanup(cp, closeFDs, fds)
+	}
 	return cp, nil
 }
 
@@ -233,13 +257,17 @@ func (cp *enginePipe) closeUncounted() {
 // close closes the pipe and gives its place in the budget back.
 func (cp *enginePipe) close() {
 	cp.closeUncounted()
+	if !cp.counted {
+		return
+	}
 	pipes.mu.Lock()
 	pipes.open--
 	pipes.mu.Unlock()
 }
 
-// testHookGetPipe, set by tests, counts the engine pipes copies take.
-var testHookGetPipe func()
+// testHookGetPipe, set by tests, counts the engine pipes copies take;
+// testHookPipeRefused the new pipes the kernel gave too small or not at all.
+var testHookGetPipe, testHookPipeRefused func()
 
 // getPipe returns an empty pipe: an idle one for the default size, a new one
 // for a Copier with its own PipeSize or when none is idle. It returns nil if
@@ -263,11 +291,15 @@ func (c *Copier) getPipe() *enginePipe {
 		b.mu.Unlock()
 		return cp
 	}
+	if time.Now().Before(b.retry) {
+		b.mu.Unlock()
+		return nil
+	}
 	var evict []*enginePipe
 	if b.open >= b.limit() && len(b.idle) > 0 {
 		evict = b.take(1) // an idle pipe of the default size makes room
 	}
-	if b.open >= b.limit() || time.Now().Before(b.retry) {
+	if b.open >= b.limit() {
 		b.mu.Unlock()
 		closeAll(evict)
 		return nil
@@ -276,12 +308,15 @@ func (c *Copier) getPipe() *enginePipe {
 	b.mu.Unlock()
 	closeAll(evict)
 
-	cp, err := newEnginePipe(size)
+	cp, err := newEnginePipe(size, true)
 	if err == nil && cp.size >= min(size, minUsefulPipe) {
 		return cp
 	}
 	if cp != nil {
 		cp.closeUncounted()
+	}
+	if testHookPipeRefused != nil {
+		testHookPipeRefused()
 	}
 	b.mu.Lock()
 	b.open--
@@ -291,9 +326,10 @@ func (c *Copier) getPipe() *enginePipe {
 }
 
 // putPipe puts cp back among the idle pipes if it is empty and of the default
-// size, else closes it.
+// size, else closes it: one made smaller (the user's pipe pages nearly spent,
+// or a CopyMulti's shrunk) would serve later copies badly.
 func (c *Copier) putPipe(cp *enginePipe, empty bool) {
-	if !empty || !c.pooledSize() {
+	if !empty || !c.pooledSize() || cp.size != defaultPipeSize() {
 		cp.close()
 		return
 	}

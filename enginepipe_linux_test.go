@@ -5,6 +5,9 @@ package splice_test
 import (
 	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -225,5 +228,83 @@ func TestPipeBudgetSpentByFDs(t *testing.T) {
 	tcpCopies(t, 1, 1<<20)()
 	if open, _ := splice.EnginePipes(); open != 1 {
 		t.Errorf("%d engine pipes made after the retry time, want 1", open)
+	}
+}
+
+// TestPipeBudgetWriters: a Writer's own pipe (into a regular file) is not an
+// engine pipe of the budget: closing a Writer, or dropping one unclosed,
+// leaves the count as it was.
+func TestPipeBudgetWriters(t *testing.T) {
+	splice.DrainPipePool()
+	if open, _ := splice.EnginePipes(); open != 0 {
+		t.Fatalf("%d engine pipes open before the test, want 0", open)
+	}
+	data := testutil.Data(300<<10, 9)
+	for i := range 4 {
+		f := testutil.TempFile(t, nil)
+		w, err := splice.NewWriter(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		if i < 3 {
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := w.Flush(); err != nil { // dropped unclosed
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.GC()
+	time.Sleep(10 * time.Millisecond) // cleanups run on their own goroutine
+	runtime.GC()
+	if open, idle := splice.EnginePipes(); open != 0 || idle != 0 {
+		t.Errorf("after 4 Writers into files: %d engine pipes open, %d idle; want 0, 0", open, idle)
+	}
+}
+
+// TestShrunkPipeNotKept: a pipe given back empty but smaller than the default
+// (a CopyMulti's shrunk, or one the kernel gave near the user's page budget) is
+// closed, not kept to serve later copies at its size.
+func TestShrunkPipeNotKept(t *testing.T) {
+	splice.DrainPipePool()
+	kept, err := splice.PoolShrunkPipe()
+	if err != nil {
+		t.Skipf("shrinking an engine pipe: %v", err)
+	}
+	if kept {
+		t.Error("an engine pipe shrunk to 64 KiB was kept idle")
+	}
+	if open, idle := splice.EnginePipes(); open != 0 || idle != 0 {
+		t.Errorf("%d engine pipes open, %d idle; want 0, 0", open, idle)
+	}
+}
+
+// TestInitialUserNS: only the initial user namespace's uid map (every uid to
+// itself) counts as such; root in a rootless container maps one range.
+func TestInitialUserNS(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		uidMap string
+		want   bool
+	}{
+		{"         0          0 4294967295\n", true},
+		{"0 1000 1\n", false},              // unshare -r
+		{"0 100000 65536\n", false},        // rootless podman
+		{"0 0 4294967295\n1 2 3\n", false}, // not one identity range
+	} {
+		path := filepath.Join(dir, "uid_map")
+		if err := os.WriteFile(path, []byte(c.uidMap), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got := splice.InitialUserNS(path); got != c.want {
+			t.Errorf("uid_map %q: InitialUserNS = %v, want %v", c.uidMap, got, c.want)
+		}
+	}
+	if !splice.InitialUserNS(filepath.Join(dir, "missing")) {
+		t.Error("no uid_map (no user namespaces): InitialUserNS = false, want true")
 	}
 }

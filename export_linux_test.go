@@ -3,7 +3,9 @@
 package splice
 
 import (
+	"errors"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,6 +91,36 @@ func CountEnginePipes() (taken func() int64, stop func()) {
 	testHookGetPipe = func() { n.Add(1) }
 	return n.Load, func() { testHookGetPipe = nil }
 }
+
+// CountPipeRefusals starts counting the new engine pipes that the kernel gave
+// too small to use or not at all (of any goroutine: not for parallel tests).
+func CountPipeRefusals() (refused func() int64, stop func()) {
+	var n atomic.Int64
+	testHookPipeRefused = func() { n.Add(1) }
+	return n.Load, func() { testHookPipeRefused = nil }
+}
+
+// PoolShrunkPipe takes an engine pipe, shrinks it to 64 KiB and gives it back
+// empty, and reports whether it was kept idle.
+func PoolShrunkPipe() (kept bool, err error) {
+	cp := defaultCopier.getPipe()
+	if cp == nil {
+		return false, errors.New("no engine pipe to be had")
+	}
+	got, err := unix.FcntlInt(uintptr(cp.w), unix.F_SETPIPE_SZ, 64<<10)
+	if err != nil {
+		defaultCopier.putPipe(cp, false)
+		return false, err
+	}
+	cp.size = got
+	defaultCopier.putPipe(cp, true)
+	pipes.mu.Lock()
+	defer pipes.mu.Unlock()
+	return slices.Contains(pipes.idle, cp), nil
+}
+
+// InitialUserNS is the test of a uid map for the initial user namespace.
+var InitialUserNS = initialUserNS
 
 // PooledPipeBytes reports how many pipes are idle now and how many bytes they
 // hold in all (FIONREAD).

@@ -83,11 +83,14 @@ func TestLoadWithoutPipeBudget(t *testing.T) {
 	release := testutil.SpendPipePages(t)
 	defer release()
 	defer splice.SetPipeIdleTimeout(loadIdleTimeout)()
+	// Every copy that wants a pipe asks the kernel for one (no pause after
+	// a refusal), so that the refusals are many.
+	defer splice.SetPipeRetryAfter(0)()
 	maxPipes := splice.SetMaxPipes(0) // in a fresh child the budget is the default, which 0 keeps
 	n := loadCount(t, maxPipes)
-	runLoad(t, loadConfig{copies: n, seed: 1, maxPipes: maxPipes})
+	runLoad(t, loadConfig{copies: n, seed: 1, maxPipes: maxPipes, refusals: true})
 	t.Run("emfile", func(t *testing.T) {
-		runLoad(t, loadConfig{copies: n, seed: 2, maxPipes: maxPipes, spareFDs: loadSpareFDs})
+		runLoad(t, loadConfig{copies: n, seed: 2, maxPipes: maxPipes, spareFDs: loadSpareFDs, refusals: true})
 	})
 }
 
@@ -111,6 +114,7 @@ type loadConfig struct {
 	seed     uint64 // seeds the sizes; stream i's bytes are Data(size, seed<<32|i)
 	maxPipes int    // the engine's cap on its pipes, checked while the copies run
 	spareFDs int    // > 0: RLIMIT_NOFILE lowered to leave this many fds free
+	refusals bool   // the kernel is to refuse the engine pipes (too small, or none)
 }
 
 // loadStats is what a burst measured.
@@ -175,6 +179,7 @@ func runLoad(t *testing.T, cfg loadConfig) loadStats {
 	var st loadStats
 	var inFlight atomic.Int64
 	taken, stopCounting := splice.CountEnginePipes()
+	refused, stopRefusals := splice.CountPipeRefusals()
 	var start time.Time
 	func() {
 		if cfg.spareFDs > 0 {
@@ -213,8 +218,9 @@ func runLoad(t *testing.T, cfg loadConfig) loadStats {
 		<-sampled
 	}()
 	elapsed := time.Since(start)
-	asked := taken()
+	asked, refusals := taken(), refused()
 	stopCounting()
+	stopRefusals()
 
 	var failed []string
 	kinds := map[string]int{}
@@ -232,6 +238,9 @@ func runLoad(t *testing.T, cfg loadConfig) loadStats {
 	if asked == 0 {
 		t.Errorf("no copy asked for an engine pipe: the burst did not exercise the engine's pipes")
 	}
+	if cfg.refusals && refusals == 0 {
+		t.Errorf("the kernel refused no engine pipe: the burst did not run where pipes are scarce")
+	}
 	if st.peakOpen > cfg.maxPipes || st.peakIdle > st.peakOpen {
 		t.Errorf("engine pipes while the copies ran: %d open, %d idle at most; want at most %d (SetMaxPipes), idle no more than open", st.peakOpen, st.peakIdle, cfg.maxPipes)
 	}
@@ -244,9 +253,9 @@ func runLoad(t *testing.T, cfg loadConfig) loadStats {
 	closeTime := time.Since(closing)
 	settled := waitNoEnginePipes(t, "after the burst")
 	after := waitFDs(t, before)
-	t.Logf("%d copies (%s), set up in %v, at most %d in flight; %d bytes delivered in %v (%.0f MB/s), closed in %v; engine pipes asked for %d times, at most %d open, %d idle (cap %d; %d samples), %v; fds: %d before, %d with the endpoints open (and 2 per engine pipe), %d after",
+	t.Logf("%d copies (%s), set up in %v, at most %d in flight; %d bytes delivered in %v (%.0f MB/s), closed in %v; engine pipes asked for %d times, refused %d times, at most %d open, %d idle (cap %d; %d samples), %v; fds: %d before, %d with the endpoints open (and 2 per engine pipe), %d after",
 		cfg.copies, kindCounts(kinds), setupTime.Round(time.Millisecond), st.peakInFlight, total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds()/1e6, closeTime.Round(time.Millisecond),
-		asked, st.peakOpen, st.peakIdle, cfg.maxPipes, st.samples, settled, len(before), withEndpoints, len(after))
+		asked, refusals, st.peakOpen, st.peakIdle, cfg.maxPipes, st.samples, settled, len(before), withEndpoints, len(after))
 	return st
 }
 

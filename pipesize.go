@@ -106,18 +106,20 @@ func roundPipeSize(n int) int {
 
 // SetMaxPipes sets the most pipes the engine holds at once, in use by copies
 // and idle between them, and returns the previous budget; n <= 0 restores the
-// default. A copy that needs a pipe past the budget goes by read and write, as
-// io.Copy does (HAProxy's maxpipes works the same way). Pipes idle for a
-// second are closed.
+// default. A copy that needs a pipe past the budget goes without one, as
+// io.Copy would: by read and write (by sendfile, from a regular file to a
+// socket). HAProxy's maxpipes works the same way. Pipes idle for a second are
+// closed. A Writer's own pipe, into a regular file, is not counted.
 //
 // The default is an eighth of RLIMIT_NOFILE (each pipe takes two fds), at least
-// 16 and at most 4,096; for a process without CAP_SYS_RESOURCE or
-// CAP_SYS_ADMIN it is also at most as many MaxPipeSize pipes as half of
-// /proc/sys/fs/pipe-user-pages-soft holds (32 with the kernel's defaults),
-// because every pipe of the user is charged to that budget and past it the
-// kernel shrinks new pipes to two pages. Whatever the budget, a pipe the
-// kernel gives too small to beat read and write (that budget spent by other
-// processes) is closed at once, and copies go by read and write for a moment.
+// 16 and at most 4,096; for a process without CAP_SYS_RESOURCE and
+// CAP_SYS_ADMIN in the initial user namespace (root in a rootless container
+// has neither there) it is also at most as many default-size (1 MiB) pipes as
+// half of /proc/sys/fs/pipe-user-pages-soft holds: 32 with the kernel's
+// defaults. Every pipe of the user is charged to that budget, and past it the
+// kernel shrinks new pipes to two pages. Whatever the budget, a pipe the kernel
+// gives too small to beat read and write (the user's pages spent by other
+// pipes) is closed at once, and for 100 ms no pipe is tried.
 //
 // Where the engine makes no pipes (systems without splice(2)), the budget is
 // recorded and unused, and the default is 0.

@@ -101,7 +101,7 @@ func newVMWriter(dst io.Writer, pipeSize int) *vmWriter {
 		if e.learnAppendAny(); e.append {
 			return nil
 		}
-		cp, err := newEnginePipe(clampPipeSize(want))
+		cp, err := newEnginePipe(clampPipeSize(want), false)
 		if err != nil {
 			return nil
 		}
