@@ -732,14 +732,22 @@ func errIdleSource(k testutil.Kind) errSource {
 }
 
 // errStalledSink is a pipe or socket whose far end reads nothing until the copy
-// has returned, and whose write deadline is at (50 ms from now if zero), with
-// buffers kept small so that the copy does fill them. What arrived is read
-// after the copy.
+// has returned, and whose write deadline is at (stallDeadline from now if
+// zero), with buffers kept small so that the copy does fill them. What arrived
+// is read after the copy.
+//
+// The deadline must not pass before the copy starts: io.Copy's error then
+// takes another shape (the standard library's sendfile gives up before it
+// begins, and its generic ReadFrom fails in Write), and the two copies, each
+// with its own sink, would be compared across that line. 50 ms was crossed
+// under load in CI.
+const stallDeadline = 300 * time.Millisecond
+
 func errStalledSink(k testutil.Kind, suffix string, at time.Time) errSink {
 	return errSink{k.String() + suffix, func(t *testing.T) (io.Writer, func() []byte) {
 		deadline := at
 		if deadline.IsZero() {
-			deadline = time.Now().Add(50 * time.Millisecond)
+			deadline = time.Now().Add(stallDeadline)
 		}
 		var w io.Writer
 		var closeW func()

@@ -3,6 +3,9 @@
 package splice
 
 import (
+	"errors"
+	"io"
+	"os"
 	"runtime"
 	"sync"
 
@@ -150,8 +153,19 @@ func (p *pump) srcReady(sfd uintptr) bool {
 		if p.dst.engine {
 			p.dstReady(uintptr(p.dst.fd))
 		} else if err := p.dst.rawIO(true, p.onDst); err != nil {
-			p.dstErr = err
-			return true
+			// dst past its deadline: io.Copy would read src first, and at
+			// its end return without writing; it waits for src until
+			// then. (A closed dst fails io.Copy at once: os.File's
+			// ReadFrom checks.)
+			switch st := p.srcState(); {
+			case !errors.Is(err, os.ErrDeadlineExceeded) || st == srcBytes:
+				p.dstErr = err
+				return true
+			case st == srcEnded:
+				p.eof = true
+				return true
+			}
+			p.srcWait = true
 		}
 		if !p.srcWait {
 			return true
@@ -219,6 +233,19 @@ func (p *pump) dstReady(dfd uintptr) bool {
 			if p.try {
 				return true
 			}
+		case unix.EPIPE:
+			// dst has no reader. io.Copy would read src first: at its
+			// end it returns without writing, and it waits for src
+			// until then.
+			switch p.srcState() {
+			case srcEnded:
+				p.eof = true
+				return true
+			case srcEmpty:
+				p.srcWait = true
+				return true
+			}
+			fallthrough
 		default:
 			p.errno = err
 			return true
@@ -244,7 +271,17 @@ func (p *pump) dstReady(dfd uintptr) bool {
 			dstOK = p.pfds[0].Revents != 0
 			srcOK = p.held || p.pfds[1].Revents != 0
 		}
+		// src first, as io.Copy's read comes before its write: a src
+		// that ends while dst stays full (a pipe nothing reads yet) ends
+		// the copy, where waiting for dst would wait for ever. (Tee
+		// waits for dst first, as its doc says.)
 		switch {
+		case !srcOK && p.op != opTee:
+			p.srcWait = true
+			return true
+		case !dstOK && p.srcState() == srcEnded:
+			p.eof = true
+			return true
 		case !dstOK && !p.src.engine:
 			p.dstWait = true // leave src's callback, then wait for dst
 			return true
@@ -274,6 +311,47 @@ func (p *pump) dstReady(dfd uintptr) bool {
 		}
 	}
 	return true
+}
+
+// What src has for io.Copy's next read, as srcState sees it.
+type srcStateKind uint8
+
+const (
+	srcBytes srcStateKind = iota // bytes, or an error to report, or unknown
+	srcEnded                     // its end: the read would return EOF
+	srcEmpty                     // nothing yet: the read would wait
+)
+
+// srcState tells what src, in whose callback the pump is, would give io.Copy's
+// next read (for a pump that stands for one: not tee's): a regular file read to its size, or a pipe or stream socket hung
+// up with no byte in it and no error pending, has ended; a pipe or socket not
+// readable is empty. It costs a system call or two, made only where dst cannot
+// take bytes.
+func (p *pump) srcState() srcStateKind {
+	switch {
+	case p.held || p.src.engine || p.op == opCopyFileRange || p.op == opTee:
+		// Tee is not io.Copy: it waits for dst first, as its doc says.
+		return srcBytes
+	case p.src.isRegular():
+		off, err := unix.Seek(p.sfd, 0, io.SeekCurrent)
+		var st unix.Stat_t
+		if err == nil && unix.Fstat(p.sfd, &st) == nil && off >= st.Size {
+			return srcEnded
+		}
+		return srcBytes
+	}
+	p.pfds[1] = unix.PollFd{Fd: int32(p.sfd), Events: unix.POLLIN | unix.POLLRDHUP}
+	n, err := unix.Poll(p.pfds[1:], 0)
+	switch {
+	case err != nil || p.pfds[1].Revents&(unix.POLLERR|unix.POLLNVAL) != 0:
+		return srcBytes
+	case n == 0:
+		return srcEmpty
+	}
+	if m, err := unix.IoctlGetInt(p.sfd, unix.TIOCINQ); err == nil && m == 0 {
+		return srcEnded
+	}
+	return srcBytes
 }
 
 // testHookCall, set by tests, may fail a pump's system call with an errno
