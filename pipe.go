@@ -22,11 +22,13 @@ import (
 // os.ErrClosed. A ReadFrom, WriteTo or Tee waiting on its other side (an idle
 // socket, a full destination) holds nothing of p while it waits: it goes on
 // waiting after Close, and fails with os.ErrClosed when that side becomes ready,
-// or with that side's deadline. Likewise, closing the other side never waits
+// or when that side's deadline passes. Likewise, closing the other side never waits
 // for p. (The exception is another side that is a blocking socket or file
 // outside Go's poller: the system call itself blocks on such an fd.)
 //
-// When dst fails, WriteTo leaves the bytes it did not deliver in the pipe. Copy
+// When dst fails, WriteTo leaves the bytes it did not deliver in the pipe (on
+// Linux; elsewhere it reads a chunk of up to 32 KiB before writing it, and
+// what dst refused of that chunk is lost, as with io.Copy). Copy
 // with a Pipe as source may instead take bytes out by read(2) (small chunks, and
 // to a *net.TCPConn all after the first 64 KiB) and hand what dst refused to
 // Copier.Unwritten. WriteTo always splices, to TCP too, which is slower there
