@@ -357,7 +357,7 @@ func (h *pipeFuzz) size(m *pipeModel, v int) int {
 		return max([...]int{0, 1, room - 1, room, room + 1, held - 1, held, held + 1,
 			m.size - 1, m.size, m.size + 1, pageSize - 1, pageSize, pageSize + 1, 2 * m.size, 3*pageSize + 1}[v], 0)
 	}
-	return v * v >> 12
+	return int(int64(v) * int64(v) >> 12) // int64: v² overflows a 32-bit int
 }
 
 // pipeSize decodes SetSize's argument: 0-15 name sizes at the edges, anything
