@@ -273,10 +273,11 @@ func (p *pump) dstReady(dfd uintptr) bool {
 		}
 		// src first, as io.Copy's read comes before its write: a src
 		// that ends while dst stays full (a pipe nothing reads yet) ends
-		// the copy, where waiting for dst would wait for ever. (Tee
-		// waits for dst first, as its doc says.)
+		// the copy, where waiting for dst would wait for ever. (Only a
+		// socket's readiness is known for sure: see srcState. Tee waits
+		// for dst first, as its doc says.)
 		switch {
-		case !srcOK && p.op != opTee:
+		case !srcOK && p.src.isSocket():
 			p.srcWait = true
 			return true
 		case !dstOK && p.srcState() == srcEnded:
@@ -323,21 +324,39 @@ const (
 )
 
 // srcState tells what src, in whose callback the pump is, would give io.Copy's
-// next read (for a pump that stands for one: not tee's): a regular file read to its size, or a pipe or stream socket hung
-// up with no byte in it and no error pending, has ended; a pipe or socket not
-// readable is empty. It costs a system call or two, made only where dst cannot
+// next read (for a pump that stands for one: not tee's), as far as can be
+// known without taking a byte (an fd of unknown kind is asked fstat(2)): a
+// regular file is asked by pread(2) at its offset, since st_size and FIONREAD
+// lie for procfs files; a stream socket is polled, then asked FIONREAD; a pipe has
+// ended if it is hung up and empty. Only a socket is ever said to be empty: a
+// FIFO opened before any writer came polls as not readable, yet read(2)
+// returns its end. It costs a system call or two, made only where dst cannot
 // take bytes.
 func (p *pump) srcState() srcStateKind {
-	switch {
-	case p.held || p.src.engine || p.op == opCopyFileRange || p.op == opTee:
+	if p.held || p.src.engine || p.op == opCopyFileRange || p.op == opTee {
 		// Tee is not io.Copy: it waits for dst first, as its doc says.
 		return srcBytes
-	case p.src.isRegular():
-		off, err := unix.Seek(p.sfd, 0, io.SeekCurrent)
+	}
+	kind := p.src.kind
+	if kind == kindUnknown {
 		var st unix.Stat_t
-		if err == nil && unix.Fstat(p.sfd, &st) == nil && off >= st.Size {
-			return srcEnded
+		if unix.Fstat(p.sfd, &st) != nil {
+			return srcBytes
 		}
+		kind = kindOf(st.Mode)
+	}
+	switch kind {
+	case kindRegular:
+		off, err := unix.Seek(p.sfd, 0, io.SeekCurrent)
+		var b [1]byte
+		if err == nil {
+			if n, err := unix.Pread(p.sfd, b[:], off); err == nil && n == 0 {
+				return srcEnded
+			}
+		}
+		return srcBytes
+	case kindPipe, kindSocket:
+	default:
 		return srcBytes
 	}
 	p.pfds[1] = unix.PollFd{Fd: int32(p.sfd), Events: unix.POLLIN | unix.POLLRDHUP}
@@ -345,8 +364,10 @@ func (p *pump) srcState() srcStateKind {
 	switch {
 	case err != nil || p.pfds[1].Revents&(unix.POLLERR|unix.POLLNVAL) != 0:
 		return srcBytes
-	case n == 0:
+	case n == 0 && kind == kindSocket:
 		return srcEmpty
+	case n == 0 || kind == kindPipe && p.pfds[1].Revents&unix.POLLHUP == 0:
+		return srcBytes
 	}
 	if m, err := unix.IoctlGetInt(p.sfd, unix.TIOCINQ); err == nil && m == 0 {
 		return srcEnded
