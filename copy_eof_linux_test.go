@@ -42,19 +42,7 @@ func TestCopyEndIntoFullPipe(t *testing.T) {
 			} else {
 				srcR = testutil.OpenSource(t, k, data).R
 			}
-			type result struct {
-				n   int64
-				err error
-			}
-			done := make(chan result, 1)
-			go func() {
-				copyFn := splice.Copy
-				if name == "io.Copy" {
-					copyFn = io.Copy
-				}
-				n, err := copyFn(w, srcR)
-				done <- result{n, err}
-			}()
+			done := startCopy(name, w, srcR, nil)
 			select {
 			case r := <-done:
 				if r.n != int64(size) || r.err != nil {
@@ -133,20 +121,7 @@ func TestCopyProcFileIntoFullPipe(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { src.Close() })
-		type result struct {
-			n   int64
-			err error
-		}
-		done := make(chan result, 1)
-		go func() {
-			copyFn := splice.Copy
-			if name == "io.Copy" {
-				copyFn = io.Copy
-			}
-			n, err := copyFn(w, src)
-			w.Close()
-			done <- result{n, err}
-		}()
+		done := startCopy(name, w, src, func() { w.Close() })
 		got, err := io.ReadAll(r)
 		res := <-done
 		if res.n != int64(len(want)) || res.err != nil || err != nil {
@@ -196,4 +171,22 @@ func TestCopyFromUnwrittenFIFO(t *testing.T) {
 			t.Errorf("%s: Copy from an unwritten FIFO still waiting after a minute", dstCase)
 		}
 	}
+}
+
+// startCopy runs the named copy ("io.Copy" or "splice.Copy") of src to w in a
+// goroutine, then after if it is set; the channel gets the outcome.
+func startCopy(name string, w io.Writer, src io.Reader, after func()) <-chan copyResult {
+	done := make(chan copyResult, 1)
+	go func() {
+		copyFn := splice.Copy
+		if name == "io.Copy" {
+			copyFn = io.Copy
+		}
+		n, err := copyFn(w, src)
+		if after != nil {
+			after()
+		}
+		done <- copyResult{n, err}
+	}()
+	return done
 }
